@@ -67,6 +67,10 @@ install_deps() {
 }
 
 build() {
+	if [ -f config.status ]; then
+		echo "quickstart: the source tree holds an in-tree build; run 'make distclean' here first" >&2
+		exit 1
+	fi
 	if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
 		step autoreconf autoreconf -fi
 	fi
