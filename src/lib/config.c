@@ -440,7 +440,7 @@ static int load_one(const struct tb_option *o, const struct tb_json *obj,
 			return rc;
 		have = 1;
 	}
-	if (!have) {
+	if (!have && (o->flags & TB_OPT_REQUIRED)) {
 		w.origin = FROM_FILE;
 		w.node = obj;
 		return fail(&w, err, "required option is missing: expected a %s (%s)%s%s",

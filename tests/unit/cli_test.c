@@ -3,6 +3,7 @@
  * tool, keccak256 against OpenAttestation's leaf vectors), adapters and
  * check-config with the test module, and keygen's file mode and refusals.
  * Finds the binary through TB_BUILDDIR and vectors through TB_VECTORS. */
+#define _GNU_SOURCE /* posix_openpt, ptsname */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

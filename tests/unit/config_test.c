@@ -23,6 +23,7 @@ struct conf {
 	long long interval;
 	struct tb_strlist peers;
 	struct tb_json *extra;
+	char *note;
 };
 
 static const struct tb_option table[] = {
@@ -38,6 +39,7 @@ static const struct tb_option table[] = {
 	 100, 3600000},
 	{TB_OPT_STRLIST, "peers", "[]", 0, offsetof(struct conf, peers), "peer names", 0, 0},
 	{TB_OPT_JSON, "extra", "null", 0, offsetof(struct conf, extra), "anything", 0, 0},
+	{TB_OPT_STRING, "note", NULL, 0, offsetof(struct conf, note), "optional, no default", 0, 0},
 	TB_OPT_END,
 };
 
@@ -72,6 +74,7 @@ static void defaults_apply(void **state)
 	assert_int_equal(c.peers.len, 0);
 	assert_non_null(c.extra);
 	assert_int_equal(c.extra->type, TB_JSON_NULL);
+	assert_null(c.note); /* optional without a default: left unset, not an error */
 	tb_options_fini(table, &c);
 	assert_null(c.endpoint);
 	assert_null(c.token);
