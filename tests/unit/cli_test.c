@@ -76,12 +76,12 @@ static void run_io(struct run *r, const char *in_file, int tty_fd, const char *c
 
 static const char *out(const struct run *r)
 {
-	return r->out.data ? (const char *)r->out.data : "";
+	return r->out.len ? (const char *)r->out.data : ""; /* empty: data may lack its NUL */
 }
 
 static const char *errs(const struct run *r)
 {
-	return r->err.data ? (const char *)r->err.data : "";
+	return r->err.len ? (const char *)r->err.data : "";
 }
 
 static void done(struct run *r)
