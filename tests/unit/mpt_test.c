@@ -104,6 +104,28 @@ static void verify_empty_trie(void **state)
 	assert_non_null(strstr(err.msg, "proof ends after 0 nodes"));
 }
 
+static void verify_limits(void **state)
+{
+	static struct tb_mpt_node nodes[TB_MPT_MAX_PROOF_NODES + 1];
+	uint8_t key[TB_MPT_MAX_KEY + 1] = {0};
+	struct tb_error err;
+	int found;
+	const uint8_t *v;
+	size_t vl;
+	for (size_t i = 0; i <= TB_MPT_MAX_PROOF_NODES; i++)
+		nodes[i] = (struct tb_mpt_node){(const uint8_t *)"\x80", 1};
+	/* At the limit the walk runs (and finds the extra nodes); past it, refused. */
+	assert_int_equal(tb_mpt_verify(tb_mpt_empty_root, key, 32, nodes, TB_MPT_MAX_PROOF_NODES,
+	                               &found, &v, &vl, &err), TB_EVERIFY);
+	assert_non_null(strstr(err.msg, "path ends at node 0"));
+	assert_int_equal(tb_mpt_verify(tb_mpt_empty_root, key, 32, nodes,
+	                               TB_MPT_MAX_PROOF_NODES + 1, &found, &v, &vl, &err), TB_ELIMIT);
+	assert_int_equal(tb_mpt_verify(tb_mpt_empty_root, key, TB_MPT_MAX_KEY, nodes, 1, &found, &v,
+	                               &vl, &err), 0);
+	assert_int_equal(tb_mpt_verify(tb_mpt_empty_root, key, TB_MPT_MAX_KEY + 1, nodes, 1, &found,
+	                               &v, &vl, &err), TB_ELIMIT);
+}
+
 /* ---- ethereum/tests TrieTests ---- */
 
 static struct tb_json *load_trie_vectors(const char *name)
@@ -205,6 +227,7 @@ int main(void)
 		cmocka_unit_test(root_last_write_wins), cmocka_unit_test(root_key_limit),
 		cmocka_unit_test(verify_empty_trie),
 		cmocka_unit_test(trie_vectors),
+		cmocka_unit_test(verify_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
