@@ -264,6 +264,26 @@ static void getproof_absent_account(void **state)
 	tb_json_free(exp);
 }
 
+/* The caller's slot array bounds the storage proofs accepted, exactly. */
+static void getproof_slot_limit(void **state)
+{
+	struct tb_json *exp = expected();
+	struct tb_json *io = load_io(proof_files[3]);
+	uint8_t root[32];
+	struct tb_eth_slot slot;
+	size_t n;
+	struct tb_error err;
+	hex32(exp_str(exp, proof_files[3], "stateRoot"), root);
+	assert_int_equal(tb_ethproof_verify_getproof(tb_json_get(io, "result"), root, NULL, &slot, 1,
+	                                             &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(tb_ethproof_verify_getproof(tb_json_get(io, "result"), root, NULL, &slot, 0,
+	                                             &n, &err), TB_ELIMIT);
+	assert_non_null(strstr(err.msg, "1 storage proofs exceed the limit of 0"));
+	tb_json_free(io);
+	tb_json_free(exp);
+}
+
 static const char *block_files[] = {
 	"tests/eth_getBlockByNumber/get-genesis.io",
 	"tests/eth_getBlockByNumber/get-block-london-fork.io",
@@ -454,6 +474,7 @@ int main(void)
 		cmocka_unit_test(header_tampered),         cmocka_unit_test(receipts_roots),
 		cmocka_unit_test(receipts_against_headers), cmocka_unit_test(receipts_raw_and_single),
 		cmocka_unit_test(receipts_typed),          cmocka_unit_test(null_results),
+		cmocka_unit_test(getproof_slot_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/hash.h"
 #include "crypto/rlp.h"
 #include "lib/hex.h"
+#include "lib/json.h"
 
 static void assert_buf_hex(const struct tb_buf *b, const char *hex)
 {
@@ -183,6 +185,211 @@ static void decode_depth_limit(void **state)
 	}
 }
 
+
+/* ---- ethereum/tests RLPTests ---- */
+
+static struct tb_json *load_vectors(const char *rel)
+{
+	char path[1024];
+	struct tb_buf b;
+	struct tb_error err;
+	struct tb_json *j;
+	snprintf(path, sizeof path, "%s/ethereum-tests/RLPTests/%s", getenv("TB_VECTORS"), rel);
+	tb_buf_init(&b, 1 << 22);
+	if (tb_buf_read_file(&b, path, &err) != 0)
+		fail_msg("%s", err.msg);
+	if (tb_json_parse((char *)b.data, b.len, NULL, &j, &err) != 0)
+		fail_msg("%s: %s", path, err.msg);
+	tb_buf_fini(&b);
+	return j;
+}
+
+/* "#<decimal>" as minimal big-endian bytes into out (cap 64); returns length. */
+static size_t decimal_be(const char *d, uint8_t *out)
+{
+	uint8_t acc[64] = {0};
+	for (; *d; d++) {
+		unsigned carry = (unsigned)(*d - '0');
+		for (size_t i = 64; i-- > 0;) {
+			unsigned v = acc[i] * 10u + carry;
+			acc[i] = (uint8_t)v;
+			carry = v >> 8;
+		}
+		assert_int_equal(carry, 0);
+	}
+	size_t z = 0;
+	while (z < 64 && acc[z] == 0)
+		z++;
+	memcpy(out, acc + z, 64 - z);
+	return 64 - z;
+}
+
+/* The bytes an "in" scalar stands for (see ethereum-tests/SOURCES.md). */
+static size_t scalar_bytes(const struct tb_json *in, uint8_t *out, size_t cap)
+{
+	if (in->type == TB_JSON_STRING && in->u.string.ptr[0] == '#')
+		return decimal_be(in->u.string.ptr + 1, out);
+	if (in->type == TB_JSON_STRING) {
+		assert_true(in->u.string.len <= cap);
+		memcpy(out, in->u.string.ptr, in->u.string.len);
+		return in->u.string.len;
+	}
+	assert_int_equal(in->type, TB_JSON_NUMBER);
+	unsigned long long v = strtoull(in->u.number.text, NULL, 10);
+	size_t n = 0;
+	uint8_t be[8];
+	for (; v; v >>= 8)
+		be[7 - n++] = (uint8_t)v;
+	memcpy(out, be + 8 - n, n);
+	return n;
+}
+
+static void encode_in(const struct tb_json *in, struct tb_buf *b)
+{
+	static uint8_t tmp[2048];
+	if (in->type == TB_JSON_ARRAY) {
+		size_t mark;
+		tb_rlp_list_begin(b, &mark);
+		for (size_t i = 0; i < tb_json_len(in); i++)
+			encode_in(tb_json_at(in, i), b);
+		assert_int_equal(tb_rlp_list_end(b, mark), 0);
+		return;
+	}
+	size_t n = scalar_bytes(in, tmp, sizeof tmp);
+	assert_int_equal(tb_rlp_put_bytes(b, tmp, n), 0);
+}
+
+/* The decoded item must be exactly "in". */
+static void assert_decoded(const struct tb_rlp_item *it, const struct tb_json *in)
+{
+	static uint8_t tmp[2048];
+	if (in->type == TB_JSON_ARRAY) {
+		assert_true(it->is_list);
+		assert_int_equal(tb_rlp_count(it), tb_json_len(in));
+		for (size_t i = 0; i < tb_json_len(in); i++) {
+			struct tb_rlp_item c;
+			assert_int_equal(tb_rlp_at(it, i, &c, NULL), 0);
+			assert_decoded(&c, tb_json_at(in, i));
+		}
+		return;
+	}
+	size_t n = scalar_bytes(in, tmp, sizeof tmp);
+	assert_false(it->is_list);
+	assert_int_equal(it->len, n);
+	assert_memory_equal(it->payload, tmp, n);
+}
+
+static void rlp_vectors_valid(void **state)
+{
+	struct tb_json *j = load_vectors("rlptest.json");
+	size_t count = 0;
+	for (size_t i = 0; i < tb_json_len(j); i++) {
+		const char *name = j->u.object.members[i].key;
+		const struct tb_json *c = j->u.object.members[i].value;
+		const char *out = tb_json_string(tb_json_get(c, "out"));
+		struct tb_buf b, hex;
+		struct tb_rlp_item it;
+		struct tb_error err;
+		tb_buf_init(&b, 0);
+		tb_buf_init(&hex, 0);
+		encode_in(tb_json_get(c, "in"), &b);
+		assert_int_equal(tb_buf_reserve(&hex, 2 * b.len + 3), 0);
+		tb_buf_puts(&hex, "0x");
+		tb_hex_encode(b.data, b.len, (char *)hex.data + 2);
+		if (strcmp((char *)hex.data, out) != 0)
+			fail_msg("%s: encoded %s, want %s", name, (char *)hex.data, out);
+		if (tb_rlp_decode(b.data, b.len, &it, &err) != 0)
+			fail_msg("%s: %s", name, err.msg);
+		assert_decoded(&it, tb_json_get(c, "in"));
+		tb_buf_fini(&b);
+		tb_buf_fini(&hex);
+		count++;
+	}
+	assert_int_equal(count, 28);
+	tb_json_free(j);
+}
+
+static void rlp_vectors_invalid(void **state)
+{
+	struct tb_json *j = load_vectors("invalidRLPTest.json");
+	size_t count = 0;
+	for (size_t i = 0; i < tb_json_len(j); i++) {
+		const char *name = j->u.object.members[i].key;
+		const struct tb_json *out = tb_json_get(j->u.object.members[i].value, "out");
+		uint8_t *p;
+		size_t n;
+		struct tb_rlp_item it;
+		struct tb_error err;
+		assert_int_equal(tb_hex_decode_alloc(out->u.string.ptr, out->u.string.len, &p, &n, &err), 0);
+		if (tb_rlp_decode(p, n, &it, &err) == 0)
+			fail_msg("%s: accepted %s", name, out->u.string.ptr);
+		if (strstr(err.msg, "rlp: offset ") == NULL)
+			fail_msg("%s: message without an offset: %s", name, err.msg);
+		free(p);
+		count++;
+	}
+	assert_int_equal(count, 26);
+	tb_json_free(j);
+}
+
+static void rlp_vectors_random(void **state)
+{
+	struct tb_json *j = load_vectors("RandomRLPTests/example.json");
+	const struct tb_json *out = tb_json_get(tb_json_get(j, "listsoflists2"), "out");
+	uint8_t *p;
+	size_t n;
+	struct tb_rlp_item it;
+	struct tb_error err;
+	assert_int_equal(tb_hex_decode_alloc(out->u.string.ptr, out->u.string.len, &p, &n, &err), 0);
+	assert_int_equal(tb_rlp_decode(p, n, &it, &err), 0);
+	assert_int_equal(tb_rlp_count(&it), 3);
+	free(p);
+	tb_json_free(j);
+}
+
+/* tests/chain.rlp: 54 blocks back to back; each decodes strictly, and the
+ * headers of blocks 1 and 54 hash to the block hashes in expected.json. */
+static void chain_blocks(void **state)
+{
+	char path[1024];
+	struct tb_buf b;
+	struct tb_error err;
+	/* ethereum-execution-apis/expected.json: chain.block1_hash, block3_hash, head_hash */
+	const char *want[55] = {NULL};
+	want[1] = "80e911b62f552f563a2544dfef5eb39ec8863d9082c998ca6b657f76e19de38e";
+	want[3] = "b8a651cb280e169015aef5235a141cb2d905058d1ff9bba788b7ad2c729c9837";
+	want[54] = "d226371d0b1551adb03fb52b71f08e3e11247fe9b1af994768af8cdaa8e7dcd7";
+	snprintf(path, sizeof path, "%s/ethereum-execution-apis/tests/chain.rlp", getenv("TB_VECTORS"));
+	tb_buf_init(&b, 1 << 22);
+	assert_int_equal(tb_buf_read_file(&b, path, &err), 0);
+	size_t pos = 0, blocks = 0;
+	while (pos < b.len) {
+		struct tb_rlp_item block, header;
+		size_t used;
+		if (tb_rlp_decode_first(b.data + pos, b.len - pos, &block, &used, &err) != 0)
+			fail_msg("block %zu: %s", blocks + 1, err.msg);
+		blocks++;
+		assert_true(block.is_list);
+		assert_int_equal(tb_rlp_at(&block, 0, &header, &err), 0);
+		assert_true(header.is_list);
+		uint64_t number;
+		struct tb_rlp_item num;
+		assert_int_equal(tb_rlp_at(&header, 8, &num, &err), 0);
+		assert_int_equal(tb_rlp_uint64(&num, &number, &err), 0);
+		assert_int_equal(number, blocks);
+		if (blocks < 55 && want[blocks]) {
+			uint8_t h[32];
+			char hex[65];
+			tb_keccak256(header.raw, header.raw_len, h);
+			tb_hex_encode(h, 32, hex);
+			assert_string_equal(hex, want[blocks]);
+		}
+		pos += used;
+	}
+	assert_int_equal(blocks, 54);
+	tb_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +400,10 @@ int main(void)
 		cmocka_unit_test(decode_list_items),
 		cmocka_unit_test(decode_refusals_name_offset),
 		cmocka_unit_test(decode_depth_limit),
+		cmocka_unit_test(rlp_vectors_valid),
+		cmocka_unit_test(rlp_vectors_invalid),
+		cmocka_unit_test(rlp_vectors_random),
+		cmocka_unit_test(chain_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
