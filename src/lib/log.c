@@ -170,6 +170,15 @@ static void put_escaped_char(struct line *l, const unsigned char *p, size_t *i, 
 	(*i)++;
 }
 
+/* Operator prose in text mode: control bytes escaped, never quoted. */
+static void put_prose(struct line *l, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n && !l->full;)
+		put_escaped_char(l, p, &i, n, 0);
+}
+
 static int text_needs_quotes(const char *s)
 {
 	if (*s == 0)
@@ -232,14 +241,10 @@ static void put_header(struct line *l, const struct tb_log *log, enum tb_log_lev
 		*c = (char)toupper((unsigned char)*c);
 	puts_(l, lv);
 	if (log->component[0]) {
-		puts_(l, log->component);
+		put_prose(l, log->component);
 		puts_(l, ": ");
 	}
-	/* the message is operator prose: escape control bytes but never quote it */
-	const unsigned char *p = (const unsigned char *)(msg ? msg : "");
-	size_t n = strlen((const char *)p);
-	for (size_t i = 0; i < n && !l->full;)
-		put_escaped_char(l, p, &i, n, 0);
+	put_prose(l, msg ? msg : "");
 }
 
 static void put_field(struct line *l, const struct tb_log_field *f, int json)

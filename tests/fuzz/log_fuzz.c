@@ -1,6 +1,7 @@
 /* Fuzz the log line writer: whatever bytes the message, keys and values hold, a JSON
  * line must parse (checked with yajl), hold exactly one newline at its end, stay
  * within TB_LOG_LINE_MAX, and a value marked secret must never appear. */
+#define _GNU_SOURCE /* memmem */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,13 @@ static size_t split(char *copy, size_t size, char **parts, size_t max)
 	return n;
 }
 
-static void check_line(const char *text, size_t len, int json)
+static void check_line(const char *text, size_t len, int json, int secret_in_input)
 {
 	if (len == 0 || len > TB_LOG_LINE_MAX || text[len - 1] != '\n' ||
-	    memchr(text, '\n', len) != text + len - 1 || strstr(text, SECRET))
+	    memchr(text, '\n', len) != text + len - 1)
+		abort();
+	/* the fuzzer may put the marker text into a plain field itself */
+	if (!secret_in_input && strstr(text, SECRET))
 		abort();
 	if (json) {
 		char ebuf[128];
@@ -62,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tb_log_init(&log, out, parts[0], TB_LOG_DEBUG, json ? TB_LOG_JSON : TB_LOG_TEXT);
 		tb_log_emit(&log, TB_LOG_INFO, parts[0], f, nf);
 		fclose(out);
-		check_line(text, len, json);
+		check_line(text, len, json, memmem(data, size, SECRET, strlen(SECRET)) != NULL);
 		free(text);
 	}
 	free(copy);
