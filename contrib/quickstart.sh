@@ -92,7 +92,7 @@ run_check() {
 	# cmocka's summary of every suite, then one closing line for the whole run.
 	local pass=0 fail=0 n
 	while IFS= read -r -d '' f; do
-		grep -hE '^\[  (PASSED|FAILED)  \]|^\[==========\] .* run\.' "$f" | sed "s|^|$(basename "$f" .log): |"
+		grep -hE '^\[  (PASSED|FAILED)  \]|^\[==========\] .* run\.' "$f" | sed "s|^|$(basename "$f" .log): |" || true
 		n=$(awk '/^\[  PASSED  \] [0-9]+/ { s += $4 } END { print s + 0 }' "$f")
 		pass=$((pass + n))
 		n=$(awk '/^\[  FAILED  \] [0-9]+/ { s += $4 } END { print s + 0 }' "$f")
@@ -116,8 +116,10 @@ run_demo() {
 	echo "== tradebridge $("$tb" --version | cut -d' ' -f2)"
 	echo "== adapters found"
 	TRADEBRIDGE_ADAPTER_PATH="$build/.libs:$build/adapters" "$tb" adapters || true
-	echo "== canonical form and hashes of a sample AEO status record"
-	"$tb" canon contrib/demo/aeo-status.json
+	echo "== canonical form (RFC 8785) and hashes of a sample AEO status record"
+	"$tb" canon contrib/demo/aeo-status.json | tee "$build/demo-canon.txt"
+	echo "== the same sha256, computed by sha256sum over the first line"
+	head -n 1 "$build/demo-canon.txt" | tr -d '\n' | sha256sum | cut -d' ' -f1
 }
 
 case "$cmd" in

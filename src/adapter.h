@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/config.h"
+#include "lib/options.h"
 #include "lib/error.h"
 #include "lib/json.h"
 

@@ -2,7 +2,7 @@
  * subcommand lives in its own cmd_*.c and returns the exit status (commands.h).
  * Invariant: no subcommand prints output it did not compute (commands whose
  * capability comes later say so in one line and exit 2). */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <string.h>

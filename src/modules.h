@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "adapter.h"
-#include "lib/config.h"
+#include "lib/options.h"
 #include "lib/error.h"
 
 #define TB_MODULES_MAX_DIRS 64

@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "config.h"
+#include <config.h>
 #include "crypto/hash.h"
 
 /* These cannot report errors; OpenSSL only fails here when out of memory, and

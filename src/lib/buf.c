@@ -48,6 +48,8 @@ int tb_buf_reserve(struct tb_buf *b, size_t extra)
 	uint8_t *p = realloc(b->data, cap);
 	if (p == NULL)
 		return TB_ENOMEM;
+	if (b->data == NULL)
+		p[0] = 0;
 	b->data = p;
 	b->cap = cap;
 	return 0;

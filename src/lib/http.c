@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include <config.h>
 #include "lib/http.h"
 
 #define DEF_CONNECT_MS 10000L

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/config.h"
+#include "lib/options.h"
 
 struct conf {
 	char *endpoint;
@@ -296,7 +296,7 @@ static void strlist_limit(void **state)
 
 static char *write_temp(const char *text, size_t len)
 {
-	char *path = strdup("/tmp/tb_config_test_XXXXXX");
+	char *path = strdup("/tmp/tb_options_test_XXXXXX");
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);

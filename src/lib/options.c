@@ -1,9 +1,9 @@
-/* Options as data: one loader for every module's option table (see config.h).
+/* Options as data: one loader for every module's option table (see options.h).
  * A value is taken from, in order, the table's default, the configuration
  * object, then the environment; each later source replaces the earlier one.
  * On any error the caller's struct is released again, so nobody sees half a
  * configuration. Invariant: no message built here contains a SECRET's value. */
-#include "lib/config.h"
+#include "lib/options.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
  * names, takes secrets from the environment and writes values at each option's
  * offset in the module's own struct. Every error names file, line and option.
  * Invariant: a SECRET value is never printed, by describe or by any error. */
-#ifndef TB_CONFIG_H
-#define TB_CONFIG_H
+#ifndef TB_OPTIONS_H
+#define TB_OPTIONS_H
 
 #include <stddef.h>
 #include <stdint.h>

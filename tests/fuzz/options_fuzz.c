@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/config.h"
+#include "lib/options.h"
 
 struct conf {
 	char *s, *secret;
