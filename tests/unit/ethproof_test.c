@@ -17,57 +17,20 @@
 #include "crypto/rlp.h"
 #include "lib/hex.h"
 #include "lib/json.h"
+#include "vectors.h"
 
 #define SET "ethereum-execution-apis"
-
-static struct tb_json *load_json_text(const char *text, size_t len)
-{
-	struct tb_json *j;
-	struct tb_error err;
-	if (tb_json_parse(text, len, NULL, &j, &err) != 0)
-		fail_msg("json: %s", err.msg);
-	return j;
-}
-
-/* The response object of a .io file (its "<< " line). */
+/* The response object of a .io file of this set. */
 static struct tb_json *load_io(const char *rel)
 {
 	char path[1024];
-	struct tb_buf b;
-	struct tb_error err;
-	snprintf(path, sizeof path, "%s/" SET "/%s", getenv("TB_VECTORS"), rel);
-	tb_buf_init(&b, 1 << 24);
-	if (tb_buf_read_file(&b, path, &err) != 0)
-		fail_msg("%s", err.msg);
-	char *p = (char *)b.data, *line = NULL;
-	while (p && *p) {
-		if (strncmp(p, "<< ", 3) == 0) {
-			line = p + 3;
-			break;
-		}
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	if (line == NULL)
-		fail_msg("%s: no response line", rel);
-	char *end = strchr(line, '\n');
-	struct tb_json *j = load_json_text(line, end ? (size_t)(end - line) : strlen(line));
-	tb_buf_fini(&b);
-	return j;
+	snprintf(path, sizeof path, SET "/%s", rel);
+	return tb_vec_io_response(path);
 }
 
 static struct tb_json *expected(void)
 {
-	char path[1024];
-	struct tb_buf b;
-	struct tb_error err;
-	snprintf(path, sizeof path, "%s/" SET "/expected.json", getenv("TB_VECTORS"));
-	tb_buf_init(&b, 1 << 24);
-	if (tb_buf_read_file(&b, path, &err) != 0)
-		fail_msg("%s", err.msg);
-	struct tb_json *j = load_json_text((char *)b.data, b.len);
-	tb_buf_fini(&b);
-	return j;
+	return tb_vec_json(SET "/expected.json");
 }
 
 static const char *exp_str(const struct tb_json *exp, const char *file, const char *key)

@@ -14,6 +14,7 @@
 #include "crypto/mpt.h"
 #include "lib/hex.h"
 #include "lib/json.h"
+#include "vectors.h"
 
 static void assert_root(const uint8_t root[32], const char *hex)
 {
@@ -130,18 +131,9 @@ static void verify_limits(void **state)
 
 static struct tb_json *load_trie_vectors(const char *name)
 {
-	char path[1024];
-	struct tb_buf b;
-	struct tb_error err;
-	struct tb_json *j;
-	snprintf(path, sizeof path, "%s/ethereum-tests/TrieTests/%s", getenv("TB_VECTORS"), name);
-	tb_buf_init(&b, 1 << 22);
-	if (tb_buf_read_file(&b, path, &err) != 0)
-		fail_msg("%s", err.msg);
-	if (tb_json_parse((char *)b.data, b.len, NULL, &j, &err) != 0)
-		fail_msg("%s: %s", path, err.msg);
-	tb_buf_fini(&b);
-	return j;
+	char rel[512];
+	snprintf(rel, sizeof rel, "ethereum-tests/TrieTests/%s", name);
+	return tb_vec_json(rel);
 }
 
 /* "0x..." is hex, anything else its UTF-8 bytes, null is the empty value

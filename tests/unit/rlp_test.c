@@ -14,6 +14,7 @@
 #include "crypto/rlp.h"
 #include "lib/hex.h"
 #include "lib/json.h"
+#include "vectors.h"
 
 static void assert_buf_hex(const struct tb_buf *b, const char *hex)
 {
@@ -190,18 +191,9 @@ static void decode_depth_limit(void **state)
 
 static struct tb_json *load_vectors(const char *rel)
 {
-	char path[1024];
-	struct tb_buf b;
-	struct tb_error err;
-	struct tb_json *j;
-	snprintf(path, sizeof path, "%s/ethereum-tests/RLPTests/%s", getenv("TB_VECTORS"), rel);
-	tb_buf_init(&b, 1 << 22);
-	if (tb_buf_read_file(&b, path, &err) != 0)
-		fail_msg("%s", err.msg);
-	if (tb_json_parse((char *)b.data, b.len, NULL, &j, &err) != 0)
-		fail_msg("%s: %s", path, err.msg);
-	tb_buf_fini(&b);
-	return j;
+	char path[512];
+	snprintf(path, sizeof path, "ethereum-tests/RLPTests/%s", rel);
+	return tb_vec_json(path);
 }
 
 /* "#<decimal>" as minimal big-endian bytes into out (cap 64); returns length. */
