@@ -390,8 +390,11 @@ static int date_ok(const char *v)
 {
 	if (!(digits(v, 4) && v[4] == '-' && digits(v + 5, 2) && v[7] == '-' && digits(v + 8, 2)))
 		return 0;
-	int m = (v[5] - '0') * 10 + v[6] - '0', dd = (v[8] - '0') * 10 + v[9] - '0';
-	return m >= 1 && m <= 12 && dd >= 1 && dd <= 31;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y = atoi(v), m = (v[5] - '0') * 10 + v[6] - '0', dd = (v[8] - '0') * 10 + v[9] - '0';
+	if (m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1])
+		return 0;
+	return m != 2 || dd < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 /* ISO 8601 date, or date-time with seconds (optional fraction) and Z or ±hh:mm. */
