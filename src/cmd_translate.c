@@ -18,13 +18,14 @@
 #define TB_TRANSLATE_MAX_INPUT ((size_t)16 << 20)
 
 static const char usage[] =
-	"usage: tradebridge translate -m MAPPING [--reverse] [--canonical] [--no-validate]\n"
-	"                             [--dict DIR] [FILE]\n"
+	"usage: tradebridge translate -m MAPPING [--reverse | --native] [--canonical]\n"
+	"                             [--no-validate] [--dict DIR] [FILE]\n"
 	"  Translate the native record in FILE (or standard input) into a canonical record\n"
 	"  through the mapping file MAPPING (docs/mapping.md). The mapping's \"format\" says\n"
 	"  whether the input is JSON or XML. The record is validated against the WCO\n"
 	"  dictionary before it is printed.\n"
 	"  --reverse      canonical record -> native JSON tree (reversible mappings only)\n"
+	"  --native       print the native tree the input decodes to, before any rule runs\n"
 	"  --canonical    print the RFC 8785 form (one line) instead of indented JSON\n"
 	"  --no-validate  skip the dictionary check\n"
 	"  --dict DIR     dictionary directory (default $TRADEBRIDGE_WCO_DIR or installed)\n"
@@ -34,7 +35,7 @@ static const char usage[] =
 
 struct opts {
 	const char *mapping, *dict, *file;
-	int reverse, canonical, no_validate;
+	int reverse, canonical, no_validate, native;
 };
 
 static int decode(const struct tb_mapping *m, const struct tb_buf *in, int reverse,
@@ -129,6 +130,8 @@ static int translate(const struct opts *o)
 	} else if (decode(m, &buf, o->reverse, &in, &err)) {
 		tb_error_prefix(&err, "%s", strcmp(o->file, "-") ? o->file : "(standard input)");
 		status = TB_EXIT_INVALID;
+	} else if (o->native) {
+		status = print_tree(in, o->canonical);
 	} else {
 		status = run(o, m, in, &err);
 	}
@@ -146,6 +149,7 @@ int tb_cmd_translate(int argc, char **argv)
 		{"mapping", required_argument, NULL, 'm'}, {"reverse", no_argument, NULL, 'r'},
 		{"canonical", no_argument, NULL, 'c'},     {"no-validate", no_argument, NULL, 'n'},
 		{"dict", required_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
+		{"native", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0}};
 	struct opts o = {0};
 	int c;
@@ -158,6 +162,7 @@ int tb_cmd_translate(int argc, char **argv)
 		case 'c': o.canonical = 1; break;
 		case 'n': o.no_validate = 1; break;
 		case 'd': o.dict = optarg; break;
+		case 'N': o.native = 1; break;
 		case 'h': return fputs(usage, stdout) < 0 ? TB_EXIT_USAGE : TB_EXIT_OK;
 		default: return tb_cli_bad_option("translate", argv);
 		}

@@ -207,6 +207,11 @@ static void usage_errors_exit_2(void **state)
 	RUN(&r, "translate", "-m", "/nonexistent/m.json", sample);
 	assert_int_equal(r.status, 2);
 	done(&r);
+	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), "--native", "--canonical", sample);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(OUT(&r), "{\"MetaData\":{"));
+	assert_non_null(strstr(OUT(&r), "\"StatisticalValueAmount\":{\"#text\":\"600\",\"@currencyID\":\"GBP\"}"));
+	done(&r);
 	RUN(&r, "translate", "--help");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(OUT(&r), "usage: tradebridge translate -m MAPPING"));
