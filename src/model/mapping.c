@@ -86,7 +86,7 @@ static void path_fini(struct path *p)
 }
 
 /* "A.B.C" into segments; "." alone (or "") is the current item itself. */
-static int path_parse(const char *s, struct path *p)
+static int path_parse_segments(const char *s, struct path *p)
 {
 	p->n = 0;
 	p->text = s;
@@ -116,6 +116,15 @@ static int path_parse(const char *s, struct path *p)
 			return TB_EINVAL;
 	}
 	return 0;
+}
+
+/* Parse s into p; on failure p holds nothing (no segment is left allocated). */
+static int path_parse(const char *s, struct path *p)
+{
+	int rc = path_parse_segments(s, p);
+	if (rc)
+		path_fini(p);
+	return rc;
 }
 
 /* Follow p from j; a string answers "#text" itself (an XML element without
@@ -851,7 +860,8 @@ static int make_key(const struct tb_mapping *m, const struct tb_json *data, stru
 		if (!s) {
 			struct path p;
 			if (path_parse(tb_json_string(item), &p))
-				return tb_error_set(err, TB_ENOMEM, "mapping %s: out of memory", m->name);
+				return tb_error_set(err, TB_EINVAL, "mapping %s: key item %zu is not a canonical path",
+				                    m->name, i + 1);
 			s = leaf_text(path_get(data, &p), &n);
 			path_fini(&p);
 			if (!s)
