@@ -133,6 +133,14 @@ static struct tb_json *convert(const xmlNode *n, size_t depth, struct conv *cv)
 	return obj;
 }
 
+/* libxml2 reports some encoding errors through its generic handler even with
+ * XML_PARSE_NOERROR; they are already in the parser context, so drop them. */
+static void silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 int tb_xml_to_json(const char *text, size_t len, const struct tb_xml_limits *lim,
                    struct tb_json **out, struct tb_error *err)
 {
@@ -151,8 +159,12 @@ int tb_xml_to_json(const char *text, size_t len, const struct tb_xml_limits *lim
 	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
 	if (!ctxt)
 		return tb_error_set(err, TB_ENOMEM, "xml: out of memory");
+	xmlGenericErrorFunc old_fn = xmlGenericError;
+	void *old_ctx = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, silent);
 	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, text, (int)len, NULL, NULL,
 	                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlSetGenericErrorFunc(old_ctx, old_fn);
 	int rc = 0;
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
