@@ -77,7 +77,9 @@ static const char *str_member(const struct tb_json *o, const char *k)
 static long num_member(const struct tb_json *o, const char *k, long dflt)
 {
 	const struct tb_json *n = tb_json_get(o, k);
-	return n && n->type == TB_JSON_NUMBER ? (long)n->u.number.value : dflt;
+	if (!n || n->type != TB_JSON_NUMBER || !(n->u.number.value >= -1 && n->u.number.value <= 1e9))
+		return dflt;
+	return (long)n->u.number.value;
 }
 
 static int load_file(struct tb_dict *d, const char *path, struct tb_json **out,

@@ -1023,8 +1023,9 @@ static int load_transforms(struct load *l, const struct tb_json *j, size_t numbe
 	ru->table = x;
 	ru->table_pass = (x = tb_json_get(j, "table_passthrough")) && x->type == TB_JSON_BOOL && x->u.boolean;
 	if ((x = tb_json_get(j, "scale"))) {
-		if (x->type != TB_JSON_NUMBER || x->u.number.value != (int)x->u.number.value ||
-		    x->u.number.value < -18 || x->u.number.value > 18)
+		/* range first: casting an out-of-range double to int is undefined */
+		if (x->type != TB_JSON_NUMBER || !(x->u.number.value >= -18 && x->u.number.value <= 18) ||
+		    x->u.number.value != (int)x->u.number.value)
 			return load_error(l, j, number, "%s", "\"scale\" must be an integer from -18 to 18");
 		ru->has_scale = 1;
 		ru->scale = (int)x->u.number.value;
