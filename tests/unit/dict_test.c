@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/json.h"
 #include "model/dict.h"
 #include "model/record.h"
@@ -249,6 +250,55 @@ static void broken_dictionary_refused(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/wco"));
 }
 
+static struct tb_json *load_example(const char *name)
+{
+	char p[4096];
+	struct tb_buf b;
+	struct tb_json *j;
+	struct tb_error err = {0};
+	snprintf(p, sizeof p, "%s/tests/model/records/%s", getenv("TB_SRCDIR"), name);
+	tb_buf_init(&b, 1 << 20);
+	assert_int_equal(tb_buf_read_file(&b, p, &err), 0);
+	if (tb_json_parse((const char *)b.data, b.len, NULL, &j, &err))
+		fail_msg("%s: %s", p, err.msg);
+	tb_buf_fini(&b);
+	return j;
+}
+
+/* Each record type's example validates; without the named element it does not. */
+static void every_record_type_has_a_valid_example(void **state)
+{
+	static const struct {
+		const char *file, *root, *parent, *member, *path;
+	} cases[] = {
+		{"aeo.status.json", "AEOCertificate", "Holder", "ID",
+		 "$.data.AEOCertificate.Holder.ID"},
+		{"origin.certificate.json", "OriginCertificate", NULL, "Exporter",
+		 "$.data.OriginCertificate.Exporter"},
+		{"transport.document.json", "TransportDocument", NULL, "Carrier",
+		 "$.data.TransportDocument.Carrier"},
+		{"customs.status.json", "CustomsStatus", NULL, "StatusCode",
+		 "$.data.CustomsStatus.StatusCode"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct tb_json *j = load_example(cases[i].file);
+		struct tb_violations v = {0};
+		assert_int_equal(tb_record_validate(dict, j, &v), 0);
+		if (v.len)
+			fail_msg("%s: %s %s", cases[i].file, v.items[0].path, v.items[0].expected);
+		struct tb_json *o = tb_json_get(tb_json_get(j, "data"), cases[i].root);
+		if (cases[i].parent)
+			o = tb_json_get(o, cases[i].parent);
+		assert_int_equal(tb_json_object_remove(o, cases[i].member), 0);
+		assert_int_equal(tb_record_validate(dict, j, &v), 0);
+		assert_int_equal(v.len, 1);
+		assert_int_equal(v.items[0].kind, TB_VIOL_REQUIRED);
+		assert_string_equal(v.items[0].path, cases[i].path);
+		tb_violations_fini(&v);
+		tb_json_free(j);
+	}
+}
+
 static void violations_are_bounded(void **state)
 {
 	struct tb_violations v = {0};
@@ -271,6 +321,7 @@ int main(void)
 		cmocka_unit_test(cardinality_is_named),
 		cmocka_unit_test(formats_at_their_boundaries),
 		cmocka_unit_test(broken_dictionary_refused),
+		cmocka_unit_test(every_record_type_has_a_valid_example),
 		cmocka_unit_test(violations_are_bounded),
 	};
 	return cmocka_run_group_tests_name("dict", tests, setup, teardown);
