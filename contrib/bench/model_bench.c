@@ -1,7 +1,8 @@
 /* Benchmark, run by hand: canonical records translated and validated per second
  * on one core, (1) over the HMRC CDS samples (XML decode + mapping + validation)
  * and (2) over a generated aeo.status corpus (JSON native records through
- * tests/model/aeo-roundtrip.json). Usage: model_bench [SRCDIR [SECONDS]]. */
+ * tests/model/aeo-roundtrip.json). Build with `make contrib/bench/model_bench`;
+ * usage: model_bench [SRCDIR [SECONDS]]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
