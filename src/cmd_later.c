@@ -15,12 +15,6 @@ static const struct later later[] = {
 	{"run", "tradebridge run [-c FILE]\n  Run the relay in the foreground; SIGTERM drains, "
 	        "SIGHUP reloads.\n",
 	 "the relay loop comes with the store, routing and outbox work"},
-	{"translate", "tradebridge translate -m MAPPING [--reverse] [FILE]\n  Native record to "
-	              "canonical record (--reverse: canonical to native).\n",
-	 "the mapping engine comes with the canonical-record work"},
-	{"validate", "tradebridge validate [FILE]\n  Check a canonical record against the WCO "
-	             "dictionary.\n",
-	 "the WCO dictionary and validation come with the canonical-record work"},
 	{"verify", "tradebridge verify [--json] [FILE]\n  Verify a proof-carrying input "
 	           "(TradeTrust/OA document, Fabric endorsements,\n  EVM receipt/log/eth_getProof, "
 	           "relay receipt): exit 0 VALID, 1 INVALID, 3 UNKNOWN.\n",
