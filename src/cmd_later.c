@@ -21,10 +21,6 @@ static const struct later later[] = {
 	{"validate", "tradebridge validate [FILE]\n  Check a canonical record against the WCO "
 	             "dictionary.\n",
 	 "the WCO dictionary and validation come with the canonical-record work"},
-	{"verify", "tradebridge verify [--json] [FILE]\n  Verify a proof-carrying input "
-	           "(TradeTrust/OA document, Fabric endorsements,\n  EVM receipt/log/eth_getProof, "
-	           "relay receipt): exit 0 VALID, 1 INVALID, 3 UNKNOWN.\n",
-	 "proof verification comes with the adapter work (EVM, TradeTrust, Fabric)"},
 	{"receipts", "tradebridge receipts list|show|verify|tail [--json] [FILE]\n  Read and "
 	             "check the receipt log, live or from a file.\n",
 	 "the receipt log comes with the relay's store"},
