@@ -39,7 +39,8 @@ static pid_t spawn(int port, const char *const *txt)
 	snprintf(portarg, sizeof portarg, "--port=%d", port);
 	const char *fixed[] = {DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts",
 	                       "--conf-file=/dev/null", "--listen-address=127.0.0.1",
-	                       "--bind-interfaces", "--pid-file=", "--local=/tradebridge.test/",
+	                       "--bind-interfaces", "--pid-file=", "--local=/test/", "--local=/com/",
+	                       "--local=/io/",
 	                       "--log-facility=/dev/null", portarg, NULL};
 	for (size_t i = 0; fixed[i]; i++)
 		argv[n++] = (char *)fixed[i];

@@ -1,6 +1,6 @@
 /* dnsmasq (Debian dnsmasq-base) as a test peer: started on 127.0.0.1 on a free
- * port with only the TXT records a test gives, authoritative for tradebridge.test
- * (unknown names there are NXDOMAIN), in its own process group, and always
+ * port with only the TXT records a test gives, authoritative for .test, .com and
+ * .io (unknown names there are NXDOMAIN, nothing is forwarded), in its own process group, and always
  * stopped by dnsmasq_peer_stop. Tests fail loudly if /usr/sbin/dnsmasq is absent. */
 #ifndef TB_DNSMASQ_PEER_H
 #define TB_DNSMASQ_PEER_H
