@@ -236,5 +236,6 @@ int main(void)
 		cmocka_unit_test(dns_did_identity),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	failed += tt_mapping_run();
 	return failed + tt_chain_run();
 }

@@ -12,4 +12,6 @@ const char *tt_fragment(const struct tb_proof *p, const char *name);
 
 /* The on-chain tests (tt_chain_test.c): their own group, ganache + dnsmasq. */
 int tt_chain_run(void);
+/* Wrapped sample -> unsalted data -> mappings/tradetrust-*.json (tt_mapping_test.c). */
+int tt_mapping_run(void);
 #endif

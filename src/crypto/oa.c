@@ -411,3 +411,103 @@ int tb_oa_did_signer(const uint8_t root[32], const char *sig_hex, uint8_t addr[2
 	tb_eip191_hash(root, 32, hash);
 	return tb_secp_recover_address(hash, sig, addr, err);
 }
+
+/* validator's isUUID(s, 4) on the first 36 bytes, followed by ':'. */
+static int uuid_v4_prefix(const char *s, size_t len)
+{
+	if (len < 37 || s[36] != ':')
+		return 0;
+	for (size_t i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash != (s[i] == '-') || (!dash && nibble(s[i]) < 0))
+			return 0;
+	}
+	return s[14] == '4' && strchr("89abAB", s[19]) != NULL;
+}
+
+/* typedStringToPrimitive of the text after the salt; *drop for "undefined". */
+static struct tb_json *typed_value(const char *s, size_t len, int *drop)
+{
+	while (len && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n'))
+		len--;
+	const char *colon = memchr(s, ':', len);
+	size_t tl = colon ? (size_t)(colon - s) : len;
+	const char *v = colon ? colon + 1 : s + len;
+	size_t vl = (size_t)(s + len - v);
+	*drop = 0;
+	if (tl == 6 && memcmp(s, "string", 6) == 0)
+		return tb_json_new_string(v, vl);
+	if (tl == 7 && memcmp(s, "boolean", 7) == 0)
+		return tb_json_new_bool(vl == 4 && memcmp(v, "true", 4) == 0);
+	if (tl == 4 && memcmp(s, "null", 4) == 0)
+		return tb_json_new_null();
+	if (tl == 9 && memcmp(s, "undefined", 9) == 0) {
+		*drop = 1;
+		return NULL;
+	}
+	if (tl == 6 && memcmp(s, "number", 6) == 0 && vl < 64) {
+		char buf[64], *end;
+		memcpy(buf, v, vl);
+		buf[vl] = 0;
+		double d = strtod(buf, &end);
+		return *end == 0 && vl > 0 ? tb_json_new_number(d) : tb_json_new_null(); /* NaN */
+	}
+	return tb_json_new_string(s, len); /* the library throws here; keep the text */
+}
+
+static int unsalt_into(const struct tb_json *in, struct tb_json **out, int *drop, size_t depth,
+                       struct tb_error *err)
+{
+	*drop = 0;
+	if (depth > OA_MAX_DEPTH)
+		return tb_error_set(err, TB_ELIMIT, "oa: data nested deeper than %d levels", OA_MAX_DEPTH);
+	if (in->type == TB_JSON_STRING && uuid_v4_prefix(in->u.string.ptr, in->u.string.len)) {
+		*out = typed_value(in->u.string.ptr + 37, in->u.string.len - 37, drop);
+	} else if (in->type == TB_JSON_OBJECT) {
+		*out = tb_json_new_object();
+		for (size_t i = 0; *out && i < in->u.object.len; i++) {
+			const struct tb_json_member *m = &in->u.object.members[i];
+			struct tb_json *v = NULL;
+			int d, rc = unsalt_into(m->value, &v, &d, depth + 1, err);
+			if (rc == 0 && !d && tb_json_object_set(*out, m->key, m->key_len, v) != 0)
+				rc = TB_ENOMEM;
+			if (rc) {
+				tb_json_free(*out);
+				*out = NULL;
+				return rc == TB_ENOMEM ? tb_error_set(err, rc, "oa: out of memory") : rc;
+			}
+		}
+	} else if (in->type == TB_JSON_ARRAY) {
+		*out = tb_json_new_array();
+		for (size_t i = 0; *out && i < in->u.array.len; i++) {
+			struct tb_json *v = NULL;
+			int d, rc = unsalt_into(in->u.array.items[i], &v, &d, depth + 1, err);
+			if (rc == 0 && tb_json_array_push(*out, d ? tb_json_new_null() : v) != 0)
+				rc = TB_ENOMEM;
+			if (rc) {
+				tb_json_free(*out);
+				*out = NULL;
+				return rc == TB_ENOMEM ? tb_error_set(err, rc, "oa: out of memory") : rc;
+			}
+		}
+	} else {
+		*out = tb_json_clone(in);
+	}
+	if (!*out && !*drop)
+		return tb_error_set(err, TB_ENOMEM, "oa: out of memory unsalting data");
+	return 0;
+}
+
+int tb_oa_v2_unsalt(const struct tb_json *data, struct tb_json **out, struct tb_error *err)
+{
+	int drop;
+	*out = NULL;
+	if (!data)
+		return tb_error_set(err, TB_EINVAL, "oa: no data to unsalt");
+	int rc = unsalt_into(data, out, &drop, 1, err);
+	if (rc == 0 && drop)
+		*out = tb_json_new_null();
+	return rc;
+}

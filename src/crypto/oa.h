@@ -46,6 +46,11 @@ void tb_oa_combine(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 /* The value part of a salted v2 string "<salt>:<type>:<value>" (borrowed), or
  * NULL if s is not salted that way. */
 const char *tb_oa_unsalt(const char *s);
+/* The document's data as the library's unsaltData() gives it (a new tree in *out):
+ * "<uuid v4>:<type>:<value>" strings become typed values (number, boolean, null;
+ * "undefined" members are dropped), anything else is copied unchanged. This is
+ * the native tree the tradetrust-* mappings read. */
+int tb_oa_v2_unsalt(const struct tb_json *data, struct tb_json **out, struct tb_error *err);
 /* Address that signed an OpenAttestationSignature2018 proof: EIP-191 personal-sign
  * over the 32 raw merkleRoot bytes; sig_hex is "0x" + 130 hex digits. */
 int tb_oa_did_signer(const uint8_t root[32], const char *sig_hex, uint8_t addr[20],

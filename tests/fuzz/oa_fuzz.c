@@ -1,6 +1,7 @@
 /* Fuzz OpenAttestation document parsing and verification: any bytes either fail
  * to parse as JSON or go through the v2 integrity check and the tradetrust
- * adapter's offline verify (issuers, DID signatures; no rpc, no dns). Oracles:
+ * adapter's offline verify (issuers, DID signatures; no rpc, no dns) and the
+ * unsalting the mappings read. Oracles:
  * the integrity result is one of the documented codes and is the same twice; a
  * VALID document's targetHash is the recomputed one; the adapter never returns
  * VALID without a VALID integrity fragment, and never fails outright. */
@@ -52,6 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	check_adapter(doc, rc);
+	struct tb_json *plain = NULL;
+	if (tb_oa_v2_unsalt(tb_json_get(doc, "data"), &plain, &err) == 0 && !plain)
+		abort(); /* success always yields a tree */
+	tb_json_free(plain);
 	tb_json_free(doc);
 	return 0;
 }
