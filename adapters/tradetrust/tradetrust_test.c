@@ -45,7 +45,7 @@ enum tb_verdict tt_run(struct tb_json *doc, const char *opts, struct tb_proof *p
 	struct tb_json *o = NULL;
 	struct tb_error err;
 	struct tb_opt_source src = {.file = "test", .scope = "tradetrust"};
-	void *state;
+	void *state = NULL;
 	memset(&conf, 0, sizeof conf);
 	memset(proof, 0, sizeof *proof);
 	if (tb_json_parse(opts, strlen(opts), NULL, &o, &err) ||
@@ -172,11 +172,12 @@ static void dns_txt_identity(void **state)
 	                                 "addr=0xe943c95f456da8e17c6d1a915ecf1a6ef0a182a8", &p, &v),
 	                    "VALID");
 	tb_proof_fini(&p);
-	const char *bad[] = {
-		LOC ",openatts net=ethereum netId=11155111 addr=0x0000000000000000000000000000000000000001",
-		LOC ",openatts net=ethereum netId=1 addr=" STORE, /* wrong chain */
-		"other.openattestation.com,openatts net=ethereum netId=11155111 addr=" STORE, /* none */
-	};
+	static const char wrong_addr[] = LOC ",openatts net=ethereum netId=11155111 "
+	                                 "addr=0x0000000000000000000000000000000000000001";
+	static const char wrong_chain[] = LOC ",openatts net=ethereum netId=1 addr=" STORE;
+	static const char elsewhere[] = "other.openattestation.com,openatts net=ethereum "
+	                                "netId=11155111 addr=" STORE; /* none at LOC */
+	const char *bad[] = {wrong_addr, wrong_chain, elsewhere};
 	for (size_t i = 0; i < 3; i++) {
 		assert_string_equal(dns_txt_case(bad[i], &p, &v), "INVALID");
 		assert_int_equal(v, TB_INVALID);
