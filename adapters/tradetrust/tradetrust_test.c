@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "adapter.h"
 #include "dnsmasq_peer.h"
@@ -227,6 +228,27 @@ static void dns_did_identity(void **state)
 	tb_json_free(doc);
 }
 
+/* `tradebridge verify DOC` through the installed-style module: exit 1 INVALID for a
+ * tampered document, 3 UNKNOWN for an intact one with no network configured. */
+static int cli_verify(const char *rel)
+{
+	const char *b = getenv("TB_BUILDDIR"), *v = getenv("TB_VECTORS");
+	char cmd[2048];
+	if (!b || !v)
+		fail_msg("TB_BUILDDIR and TB_VECTORS must be set");
+	snprintf(cmd, sizeof cmd, "TRADEBRIDGE_ADAPTER_PATH='%s/adapters/tradetrust/.libs' "
+	         "'%s/tradebridge' verify '%s/openattestation/%s' >/dev/null 2>&1", b, b, v, rel);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cli_exit_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(cli_verify("oa-verify/v2/tamperedDocument.json"), 1);
+	assert_int_equal(cli_verify("oa-verify/v2/documentSepoliaValidWithDocumentStore.json"), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +257,7 @@ int main(void)
 		cmocka_unit_test(dns_txt_identity),
 		cmocka_unit_test(stopped_resolver_is_unknown),
 		cmocka_unit_test(dns_did_identity),
+		cmocka_unit_test(cli_exit_codes),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	failed += tt_mapping_run();
