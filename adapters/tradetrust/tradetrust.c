@@ -28,6 +28,14 @@ static const struct tb_option tt_options[] = {
 	 (1LL << 53)},
 	{TB_OPT_DURATION, "timeout", "\"5s\"", 0, offsetof(struct tt_conf, timeout),
 	 "limit for each RPC call and each DNS query", 100, 600000},
+	{TB_OPT_STRING, "document_store", NULL, 0, offsetof(struct tt_conf, document_store),
+	 "poll: document store whose DocumentIssued/DocumentRevoked events are ingested", 0, 0},
+	{TB_OPT_INT, "confirmations", "12", 0, offsetof(struct tt_conf, confirmations),
+	 "poll: blocks that must be on top of a log's block", 0, 10000},
+	{TB_OPT_INT, "start_block", "0", 0, offsetof(struct tt_conf, start_block),
+	 "poll: first block when there is no cursor yet", 0, (1LL << 53)},
+	{TB_OPT_INT, "max_blocks", "5000", 0, offsetof(struct tt_conf, max_blocks),
+	 "poll: blocks asked for in one eth_getLogs", 1, 100000},
 	TB_OPT_END,
 };
 
@@ -275,6 +283,31 @@ static void run_checks(struct tt_ctx *c)
 	tt_check_dns_did(c);
 }
 
+/* A polled DocumentIssued / DocumentRevoked event: does the chain still say so? */
+static void verify_event(struct tt_ctx *c, const struct tb_json *ev, struct tb_proof *out)
+{
+	const char *name = tb_json_string(tb_json_get(ev, "event"));
+	const char *doc = tb_json_string(tb_json_get(ev, "document"));
+	uint8_t store[20], h[32];
+	size_t n;
+	char why[300] = "";
+	int issued = name && strcmp(name, "DocumentIssued") == 0;
+	snprintf(out->kind, sizeof out->kind, "oa-store-event");
+	if ((!issued && (!name || strcmp(name, "DocumentRevoked") != 0)) || !doc ||
+	    tt_address(tb_json_string(tb_json_get(ev, "documentStore")), store) != 0 ||
+	    tb_hex_decode(doc, strlen(doc), h, 32, &n, NULL) != 0 || n != 32) {
+		tt_frag(c, "OpenAttestationDocumentStoreEvent", "DOCUMENT_STATUS", TT_INVALID,
+		        "not a document store event");
+		return;
+	}
+	int rc = c->rpc ? tt_store_flag(c, store, issued ? "isIssued(bytes32)" : "isRevoked(bytes32)",
+	                                h, why, sizeof why)
+	                : (snprintf(why, sizeof why, "no rpc configured"), -1);
+	tt_frag(c, "OpenAttestationDocumentStoreEvent", "DOCUMENT_STATUS",
+	        rc == 1 ? TT_VALID : rc == 0 ? TT_INVALID : TT_ERROR, "%s %s: %s", name, doc,
+	        rc == 1 ? "the document store confirms it" : rc == 0 ? "the document store denies it" : why);
+}
+
 static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *out,
                      struct tb_error *err)
 {
@@ -286,7 +319,8 @@ static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *
 	c->chain_id = (uint64_t)c->conf->chain_id;
 	snprintf(out->kind, sizeof out->kind, "oa-v2");
 	const char *ver = tb_json_string(tb_json_get(rec->doc, "version"));
-	if (ver && strcmp(ver, OA_V3_SCHEMA) == 0) {
+	int event = strcmp(rec->doctype, "oa.document-store.event") == 0;
+	if (!event && ver && strcmp(ver, OA_V3_SCHEMA) == 0) {
 		snprintf(out->kind, sizeof out->kind, "oa-v3");
 		tt_frag(c, "OpenAttestationHash", "DOCUMENT_INTEGRITY", TT_ERROR,
 		        "OpenAttestation v3 documents are not verified yet");
@@ -303,9 +337,17 @@ static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *
 			free(c);
 			return rc;
 		}
-		run_checks(c);
+		if (event)
+			verify_event(c, rec->doc, out);
+		else
+			run_checks(c);
 	}
-	out->verdict = sum_up(c, out->reason, sizeof out->reason);
+	out->verdict = event ? (c->frags[0].status == TT_VALID     ? TB_VALID
+	                        : c->frags[0].status == TT_INVALID ? TB_INVALID
+	                                                           : TB_UNKNOWN)
+	                     : sum_up(c, out->reason, sizeof out->reason);
+	if (event)
+		snprintf(out->reason, sizeof out->reason, "%s", c->frags[0].reason);
 	out->detail = fragments_json(c);
 	if (c->rpc)
 		tb_jsonrpc_free(c->rpc);
@@ -322,6 +364,7 @@ const struct tb_adapter_ops tradebridge_adapter = {
 	.options = tt_options,
 	.conf_size = sizeof(struct tt_conf),
 	.open = tt_open,
+	.poll = tt_poll,
 	.verify = tt_verify,
 	.close = tt_close,
 };

@@ -23,6 +23,10 @@ struct tt_conf {
 	char *dns;          /* HOST:PORT resolver, or NULL */
 	long long chain_id; /* netId DNS-TXT records must name when there is no RPC to ask */
 	long long timeout;  /* ms, for RPC and DNS each */
+	char *document_store;    /* poll: the store whose events are ingested */
+	long long confirmations; /* poll: blocks on top before a log is taken */
+	long long start_block;   /* poll: where an empty cursor starts */
+	long long max_blocks;    /* poll: blocks asked per eth_getLogs */
 };
 
 struct tt_fragment {
@@ -61,6 +65,13 @@ void tt_check_token_registry(struct tt_ctx *c);
 int tt_store_revoked(struct tt_ctx *c, const uint8_t addr[20], char *why, size_t whylen);
 /* eth_chainId into c->chain_id; TB_EUNAVAIL when the node cannot be asked. */
 int tt_chain_id(struct tt_ctx *c, struct tb_error *err);
+
+/* A bool view call (sig taking one bytes32) on store: 1, 0 (why), or <0. */
+int tt_store_flag(struct tt_ctx *c, const uint8_t store[20], const char *sig,
+                  const uint8_t h[32], char *why, size_t n);
+/* Document store events (tt_poll.c). */
+int tt_poll(void *state, const struct tb_cursor *from, struct tb_batch *out,
+            struct tb_error *err);
 
 /* ISSUER_IDENTITY over DNS (tt_identity.c). */
 void tt_check_dns_txt(struct tt_ctx *c);

@@ -346,3 +346,19 @@ int tt_chain_id(struct tt_ctx *c, struct tb_error *err)
 	c->chain_known = rc == 0;
 	return rc == TB_EIO ? TB_EUNAVAIL : rc;
 }
+
+int tt_store_flag(struct tt_ctx *c, const uint8_t store[20], const char *sig,
+                  const uint8_t h[32], char *why, size_t n)
+{
+	struct tb_buf d;
+	struct tb_error err = {0};
+	tb_buf_init(&d, 0);
+	int rc = encode1(sig, tb_abi_bytes32(h), &d);
+	rc = rc ? rc : call_bool(c, store, &d, why, n, &err);
+	if (rc == CALL_NO)
+		rc = 0;
+	else if (rc < 0)
+		snprintf(why, n, "%.200s", err.msg);
+	tb_buf_fini(&d);
+	return rc;
+}

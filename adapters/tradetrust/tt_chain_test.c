@@ -18,7 +18,10 @@
 #include "dnsmasq_peer.h"
 #include "ganache.h"
 #include "lib/buf.h"
+#include "tt.h"
 #include "tt_test.h"
+
+extern const struct tb_adapter_ops tradebridge_adapter;
 
 #define CHAIN 1337
 
@@ -126,6 +129,70 @@ static void document_store_lifecycle(void **state)
 	tb_proof_fini(&p);
 }
 
+/* Run the adapter's poll with the chain's options plus extra (JSON members). */
+static int poll_once(struct chain *c, const char *extra, const char *cursor, struct tb_batch *b)
+{
+	const struct tb_adapter_ops *ops = &tradebridge_adapter;
+	char text[512];
+	struct tt_conf conf;
+	struct tb_json *o = NULL;
+	struct tb_error err;
+	struct tb_opt_source src = {.file = "test", .scope = "tradetrust"};
+	struct tb_cursor from;
+	memset(&conf, 0, sizeof conf);
+	memset(b, 0, sizeof *b);
+	snprintf(from.value, sizeof from.value, "%s", cursor);
+	snprintf(text, sizeof text, "{\"rpc\": \"%s\", \"document_store\": \"%s\", %s}", c->g.url,
+	         setup_str(c, "documentStore"), extra);
+	if (tb_json_parse(text, strlen(text), NULL, &o, &err) ||
+	    tb_options_load(ops->options, o, &src, NULL, &conf, &err))
+		fail_msg("%s: %s", text, err.msg);
+	int rc = ops->poll(&conf, &from, b, &err);
+	tb_options_fini(ops->options, &conf);
+	tb_json_free(o);
+	return rc;
+}
+
+/* After issue and revoke: two events in order, the cursor moves past them, a
+ * second poll finds nothing, and each event verifies against the store. */
+static void poll_document_store_events(void **state)
+{
+	struct chain *c = *state;
+	struct tb_batch b;
+	const char *root = root_of(tb_json_get(c->setup, "storeDocument"));
+	char hash[67] = "0x", cursor[256];
+	snprintf(hash + 2, sizeof hash - 2, "%s", root);
+	assert_int_equal(poll_once(c, "\"confirmations\": 10000", "", &b), 0);
+	assert_int_equal(b.len, 0); /* nothing is that deep yet */
+	assert_string_equal(b.next.value, "0");
+	tb_batch_fini(&b);
+	assert_int_equal(poll_once(c, "\"confirmations\": 0", "", &b), 0);
+	assert_int_equal(b.len, 2);
+	assert_string_equal(tb_json_string(tb_json_get(b.items[0].doc, "event")), "DocumentIssued");
+	assert_string_equal(tb_json_string(tb_json_get(b.items[1].doc, "event")), "DocumentRevoked");
+	assert_string_equal(tb_json_string(tb_json_get(b.items[0].doc, "document")), hash);
+	assert_string_equal(b.items[0].doctype, "oa.document-store.event");
+	for (size_t i = 0; i < 2; i++) {
+		struct tb_proof p;
+		const struct tb_adapter_ops *ops = &tradebridge_adapter;
+		struct tt_conf conf = {.rpc = c->g.url, .timeout = 5000, .chain_id = 1};
+		struct tb_error err;
+		memset(&p, 0, sizeof p);
+		assert_int_equal(ops->verify(&conf, &b.items[i], &p, &err), 0);
+		assert_int_equal(p.verdict, TB_VALID);
+		assert_string_equal(p.kind, "oa-store-event");
+		tb_proof_fini(&p);
+	}
+	snprintf(cursor, sizeof cursor, "%s", b.next.value);
+	tb_batch_fini(&b);
+	assert_int_equal(poll_once(c, "\"confirmations\": 0", cursor, &b), 0);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.next.value, cursor);
+	tb_batch_fini(&b);
+	assert_int_equal(poll_once(c, "\"confirmations\": 0", "12x", &b), TB_EINVAL);
+	tb_batch_fini(&b);
+}
+
 static const char *party(const struct tb_proof *p, const char *k)
 {
 	const struct tb_json *fr = tb_json_get(p->detail, "fragments");
@@ -172,6 +239,7 @@ static void token_registry_lifecycle(void **state)
 
 const struct CMUnitTest tt_chain_tests[] = {
 	cmocka_unit_test(document_store_lifecycle),
+	cmocka_unit_test(poll_document_store_events),
 	cmocka_unit_test(token_registry_lifecycle),
 };
 
