@@ -15,10 +15,6 @@ static const struct later later[] = {
 	{"run", "tradebridge run [-c FILE]\n  Run the relay in the foreground; SIGTERM drains, "
 	        "SIGHUP reloads.\n",
 	 "the relay loop comes with the store, routing and outbox work"},
-	{"verify", "tradebridge verify [--json] [FILE]\n  Verify a proof-carrying input "
-	           "(TradeTrust/OA document, Fabric endorsements,\n  EVM receipt/log/eth_getProof, "
-	           "relay receipt): exit 0 VALID, 1 INVALID, 3 UNKNOWN.\n",
-	 "proof verification comes with the adapter work (EVM, TradeTrust, Fabric)"},
 	{"receipts", "tradebridge receipts list|show|verify|tail [--json] [FILE]\n  Read and "
 	             "check the receipt log, live or from a file.\n",
 	 "the receipt log comes with the relay's store"},

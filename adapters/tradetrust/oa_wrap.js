@@ -1,0 +1,10 @@
+// Wrap one raw OpenAttestation v2 document (its data, as a JSON file) with
+// @tradetrust-tt/tradetrust and print the wrapped document: the mapping test
+// feeds it through verify -> unsalt -> mapping. Usage: node oa_wrap.js DATA.json
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const root = process.env.TB_SRCDIR || path.join(__dirname, "..", "..");
+const oa = require(path.join(root, "tests/peers/node_modules/@tradetrust-tt/tradetrust"));
+const data = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+process.stdout.write(JSON.stringify(oa.wrapDocument(data)) + "\n");

@@ -1,0 +1,249 @@
+/* `tradebridge verify` as an operator runs it: the execution-apis eth_getProof answer
+ * is VALID against its stateRoot (given as hex, or through the block-54 header whose
+ * hash is recomputed), INVALID once one byte of a proof node changes or the root is
+ * another one, INVALID for a block whose hash does not hold; an OpenAttestation
+ * document goes to the tradetrust module and says clearly when it is not there;
+ * usage errors exit 2. Expected roots come from the vector set's expected.json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/json.h"
+
+extern char **environ;
+
+#define OUT_LIMIT ((size_t)1 << 20)
+#define STATE_ROOT "0x6da8f636cdc85dbe8c1b5299e5db22f462c041febaf3b78cac1040152ee30b3b"
+
+struct run {
+	int status;
+	struct tb_buf out, err;
+};
+
+static char bin[4096], vec[4096];
+
+static void read_back(const char *path, struct tb_buf *b)
+{
+	struct tb_error e;
+	tb_buf_init(b, OUT_LIMIT);
+	assert_int_equal(tb_buf_read_file(b, path, &e), 0);
+	tb_buf_putc(b, 0);
+	unlink(path);
+}
+
+static void run(struct run *r, const char *const *args)
+{
+	char outp[] = "/tmp/tb_verify_out_XXXXXX", errp[] = "/tmp/tb_verify_err_XXXXXX";
+	int fo = mkstemp(outp), fe = mkstemp(errp);
+	assert_true(fo >= 0 && fe >= 0);
+	char *argv[32];
+	size_t n = 0;
+	argv[n++] = bin;
+	argv[n++] = "verify";
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fo, 1);
+	posix_spawn_file_actions_adddup2(&fa, fe, 2);
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	r->status = WEXITSTATUS(st);
+	close(fo);
+	close(fe);
+	read_back(outp, &r->out);
+	read_back(errp, &r->err);
+}
+
+#define RUN(r, ...) run((r), (const char *const[]){__VA_ARGS__, NULL})
+#define OUT(r) ((const char *)(r)->out.data)
+#define ERR(r) ((const char *)(r)->err.data)
+
+static void done(struct run *r)
+{
+	tb_buf_fini(&r->out);
+	tb_buf_fini(&r->err);
+}
+
+/* The "<< " answer line of an execution-apis .io file, written to a temp file. */
+static void answer_file(const char *io, char path[64], long flip_at)
+{
+	char full[8192];
+	snprintf(full, sizeof(full), "%s/ethereum-execution-apis/tests/%s", vec, io);
+	FILE *f = fopen(full, "r");
+	assert_non_null(f);
+	static char line[1 << 20];
+	int found = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "<< ", 3) == 0) {
+			found = 1;
+			break;
+		}
+	fclose(f);
+	assert_true(found);
+	if (flip_at >= 0) {
+		/* flip one hex digit inside accountProof's first node (one byte changes) */
+		char *p = strstr(line, "\"accountProof\":[\"0x");
+		assert_non_null(p);
+		p += 19 + flip_at;
+		*p = *p == '0' ? '1' : '0';
+	}
+	strcpy(path, "/tmp/tb_verify_in_XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, line + 3, strlen(line + 3)), (ssize_t)strlen(line + 3));
+	close(fd);
+}
+
+static void getproof_valid(void **s)
+{
+	(void)s;
+	struct run r;
+	char p[64], blk[64];
+	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
+	RUN(&r, "--state-root", STATE_ROOT, p);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(OUT(&r), "VALID evm-getproof"));
+	assert_non_null(strstr(OUT(&r), "0x7dcd17433742f4c0ca53122ab541d0ba67fc27df exists"));
+	done(&r);
+	/* the same root, taken from block 54's header (get-latest) */
+	answer_file("eth_getBlockByNumber/get-latest.io", blk, -1);
+	RUN(&r, "--json", "--block", blk, p);
+	assert_int_equal(r.status, 0);
+	struct tb_json *j = NULL;
+	struct tb_error e;
+	assert_int_equal(tb_json_parse(OUT(&r), strlen(OUT(&r)), NULL, &j, &e), 0);
+	assert_string_equal(tb_json_string(tb_json_get(j, "verdict")), "VALID");
+	assert_string_equal(tb_json_string(tb_json_get(tb_json_get(j, "detail"), "stateRoot")),
+	                    STATE_ROOT);
+	tb_json_free(j);
+	done(&r);
+	unlink(p);
+	unlink(blk);
+}
+
+static void getproof_invalid(void **s)
+{
+	(void)s;
+	struct run r;
+	char p[64];
+	/* one byte of the first proof node changed: offsets inside the node's header,
+	 * inside a child reference and near its end */
+	const long at[] = {3, 40, 1000};
+	for (size_t i = 0; i < 3; i++) {
+		answer_file("eth_getProof/get-account-proof-with-storage.io", p, at[i]);
+		RUN(&r, "--state-root", STATE_ROOT, p);
+		assert_int_equal(r.status, 1);
+		assert_non_null(strstr(OUT(&r), "INVALID evm-getproof"));
+		assert_non_null(strstr(OUT(&r), "reason: "));
+		done(&r);
+		unlink(p);
+	}
+	/* untouched proof, another root (the block-1 receipts root from expected.json) */
+	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
+	RUN(&r, "--state-root", "0x68e78088e89f476d25495c7802dbed8a5735ef869ea2aae927ed4e62966e1a4f",
+	    p);
+	assert_int_equal(r.status, 1);
+	done(&r);
+	unlink(p);
+}
+
+static void tampered_block(void **s)
+{
+	(void)s;
+	struct run r;
+	char p[64], blk[64];
+	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
+	answer_file("eth_getBlockByNumber/get-latest.io", blk, -1);
+	/* change the block's gasUsed: its hash no longer holds */
+	struct tb_buf b;
+	struct tb_error e;
+	tb_buf_init(&b, 0);
+	assert_int_equal(tb_buf_read_file(&b, blk, &e), 0);
+	char *g = strstr((char *)b.data, "\"gasUsed\":\"0x");
+	assert_non_null(g);
+	g[13] = g[13] == '1' ? '2' : '1';
+	FILE *f = fopen(blk, "w");
+	fwrite(b.data, 1, b.len, f);
+	fclose(f);
+	tb_buf_fini(&b);
+	RUN(&r, "--block", blk, p);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(OUT(&r), "reason: block "));
+	done(&r);
+	unlink(p);
+	unlink(blk);
+}
+
+static void dispatch_and_usage(void **s)
+{
+	(void)s;
+	struct run r;
+	char p[64];
+	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
+	RUN(&r, p); /* no root */
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "--state-root HEX or --block"));
+	done(&r);
+	RUN(&r, "--state-root", "0x12", p);
+	assert_int_equal(r.status, 2);
+	done(&r);
+	RUN(&r, "--tx", "0x00");
+	assert_int_equal(r.status, 2);
+	done(&r);
+	unlink(p);
+	/* an OpenAttestation v2 document without the tradetrust module on the path */
+	strcpy(p, "/tmp/tb_verify_oa_XXXXXX");
+	int fd = mkstemp(p);
+	const char oa[] = "{\"version\":\"https://schema.openattestation.com/2.0/schema.json\","
+	                  "\"data\":{},\"signature\":{\"type\":\"SHA3MerkleProof\"}}";
+	assert_int_equal(write(fd, oa, sizeof(oa) - 1), (ssize_t)sizeof(oa) - 1);
+	close(fd);
+	setenv("TRADEBRIDGE_ADAPTER_PATH", "/nonexistent", 1);
+	RUN(&r, "--rpc", "http://127.0.0.1:1", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "tradetrust adapter module was not found"));
+	done(&r);
+	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
+	unlink(p);
+	/* anything else */
+	strcpy(p, "/tmp/tb_verify_x_XXXXXX");
+	fd = mkstemp(p);
+	assert_int_equal(write(fd, "{\"a\":1}", 7), 7);
+	close(fd);
+	RUN(&r, p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "neither an eth_getProof result nor an OpenAttestation"));
+	done(&r);
+	unlink(p);
+}
+
+int main(void)
+{
+	const char *b = getenv("TB_BUILDDIR"), *v = getenv("TB_VECTORS");
+	snprintf(bin, sizeof(bin), "%s/tradebridge", b ? b : ".");
+	snprintf(vec, sizeof(vec), "%s", v ? v : "tests/vectors");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(getproof_valid),
+		cmocka_unit_test(getproof_invalid),
+		cmocka_unit_test(tampered_block),
+		cmocka_unit_test(dispatch_and_usage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
