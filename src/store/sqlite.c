@@ -34,7 +34,8 @@ static const char *const migrations[] = {
 	" state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','delivered','dead')),"
 	" attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL,"
 	" lease_ms INTEGER NOT NULL DEFAULT 0, txref TEXT, reason TEXT NOT NULL DEFAULT '',"
-	" payload TEXT NOT NULL, UNIQUE(record, destination));"
+	" payload TEXT NOT NULL, created_ms INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE(record, destination));"
 	"CREATE INDEX outbox_due ON outbox(state, next_ms);"
 	"CREATE TABLE receipts(seq INTEGER PRIMARY KEY, outbox INTEGER NOT NULL UNIQUE"
 	" REFERENCES outbox(id), record_id TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);"
@@ -352,8 +353,8 @@ static int sq_outbox_add(void *state, int64_t record, const char *destination,
 	sqlite3_stmt *st;
 	/* The idempotency key names (record, route): the same on every retry and restart. */
 	int rc = prep(s, "INSERT OR IGNORE INTO outbox(record, destination, idem_key, next_ms,"
-	                 " payload) SELECT ?1, ?2, 'tb1:' || substr(record_id, -40) || ':' || ?2,"
-	                 " ?3, ?4 FROM records WHERE id=?1", &st, err);
+	                 " payload, created_ms) SELECT ?1, ?2, 'tb1:' || substr(record_id, -40) ||"
+	                 " ':' || ?2, ?3, ?4, ?3 FROM records WHERE id=?1", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, record);
@@ -363,7 +364,8 @@ static int sq_outbox_add(void *state, int64_t record, const char *destination,
 	return run(s, st, "adding to the outbox", err);
 }
 
-#define ROW_COLS "id, record, destination, idem_key, state, attempts, next_ms, reason, payload"
+#define ROW_COLS \
+	"id, record, destination, idem_key, state, attempts, next_ms, reason, payload, created_ms"
 
 static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 {
@@ -381,6 +383,7 @@ static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 	r->next_ms = sqlite3_column_int64(st, 6);
 	copy_col(st, 7, r->reason, sizeof r->reason);
 	r->payload = dup_col(st, 8);
+	r->created_ms = sqlite3_column_int64(st, 9);
 	return r->payload ? 0 : TB_ENOMEM;
 }
 

@@ -39,6 +39,7 @@ struct tb_outbox_row {
 	int64_t next_ms;     /* earliest next attempt, ms since the epoch */
 	char reason[256];    /* last failure / why dead */
 	char *payload;       /* what to deliver (policy-filtered JSON); owned, free() */
+	int64_t created_ms;  /* when it entered the outbox */
 };
 
 struct tb_retry_policy {
