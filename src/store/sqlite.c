@@ -179,7 +179,9 @@ static int sq_open(const char *path, int readonly, void **state, struct tb_error
 	struct sq *s = calloc(1, sizeof *s);
 	if (!s)
 		return tb_error_set(err, TB_ENOMEM, "store: out of memory");
-	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	/* A reader of a WAL database still writes the -shm index: open read-write and
+	 * forbid writes with query_only instead of SQLITE_OPEN_READONLY. */
+	int flags = readonly ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	int rc = 0;
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		rc = tb_error_set(err, TB_EIO, "store %s: %s", path,
@@ -191,6 +193,8 @@ static int sq_open(const char *path, int readonly, void **state, struct tb_error
 		             " PRAGMA foreign_keys=ON", err);
 	if (rc == 0 && !readonly)
 		rc = migrate(s, err);
+	if (rc == 0 && readonly)
+		rc = exec(s, "PRAGMA query_only=1", err);
 	if (rc != 0) {
 		tb_error_prefix(err, "%s", path);
 		sqlite3_close(s->db);

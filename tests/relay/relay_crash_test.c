@@ -130,7 +130,7 @@ static void survives_sigkill_without_loss_or_duplicate(void **state)
 	srand(seed);
 	int landed = 0;
 	for (int i = 0; i < KILLS; i++)
-		landed += run_child(2000 + rand() % 60000);
+		landed += run_child(2000 + rand() % 150000);
 	run_child(0);
 	printf("# seed %u: %d of %d kills landed mid-run\n", seed, landed, KILLS);
 	assert_true(landed >= 3);
