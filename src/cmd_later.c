@@ -25,9 +25,6 @@ static const struct later later[] = {
 	           "(TradeTrust/OA document, Fabric endorsements,\n  EVM receipt/log/eth_getProof, "
 	           "relay receipt): exit 0 VALID, 1 INVALID, 3 UNKNOWN.\n",
 	 "proof verification comes with the adapter work (EVM, TradeTrust, Fabric)"},
-	{"receipts", "tradebridge receipts list|show|verify|tail [--json] [FILE]\n  Read and "
-	             "check the receipt log, live or from a file.\n",
-	 "the receipt log comes with the relay's store"},
 };
 
 int tb_cmd_later(int argc, char **argv)

@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	{"validate", tb_cmd_later, "check a canonical record against the WCO dictionary"},
 	{"canon", tb_cmd_canon, "RFC 8785 canonical form of JSON, its sha256 and keccak256"},
 	{"verify", tb_cmd_later, "verify a proof-carrying input: VALID, INVALID or UNKNOWN"},
-	{"receipts", tb_cmd_later, "list, show, verify or tail the receipt log"},
+	{"receipts", tb_cmd_receipts, "list, show, verify or tail the receipt log"},
 	{"adapters", tb_cmd_adapters, "the adapters found and their options"},
 	{"keygen", tb_cmd_keygen, "a new relay key (secp256k1), written 0600"},
 };
