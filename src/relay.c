@@ -391,64 +391,45 @@ static void observe_latency(struct tb_relay *r, int64_t ms)
 	r->latency_count++;
 }
 
-static int write_receipt(struct tb_relay *r, const struct tb_outbox_row *row, const char *txref,
-                         const char *status, struct tb_error *err)
+/* What one attempt came to; the store is written for the whole round at once. */
+struct outcome {
+	enum { OUT_CONFIRMED, OUT_PENDING, OUT_FAILED } kind;
+	int permanent;
+	struct net *dst;
+	char why[TB_ERROR_MAX];
+	struct tb_receipt receipt; /* OUT_CONFIRMED: filled but for seq, prev, sig */
+};
+
+static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, const char *txref,
+                        struct tb_receipt *out, struct tb_error *err)
 {
 	struct tb_store_record rec;
-	struct tb_receipt rc_out;
-	memset(&rc_out, 0, sizeof rc_out);
+	memset(out, 0, sizeof *out);
 	int rc = r->store.ops->record_get(r->store.state, row->record, &rec, err);
 	if (rc)
 		return rc;
-	snprintf(rc_out.record, sizeof rc_out.record, "%s", rec.record_id);
-	snprintf(rc_out.source_network, sizeof rc_out.source_network, "%s", rec.network);
-	snprintf(rc_out.source_locator, sizeof rc_out.source_locator, "%s", rec.locator);
-	snprintf(rc_out.verdict, sizeof rc_out.verdict, "%s", rec.verdict);
-	snprintf(rc_out.destination, sizeof rc_out.destination, "%s", row->destination);
-	snprintf(rc_out.txref, sizeof rc_out.txref, "%s", txref);
-	snprintf(rc_out.status, sizeof rc_out.status, "%s", status);
-	tb_receipt_now(rc_out.time);
+	snprintf(out->record, sizeof out->record, "%s", rec.record_id);
+	snprintf(out->source_network, sizeof out->source_network, "%s", rec.network);
+	snprintf(out->source_locator, sizeof out->source_locator, "%s", rec.locator);
+	snprintf(out->verdict, sizeof out->verdict, "%s", rec.verdict);
+	snprintf(out->destination, sizeof out->destination, "%s", row->destination);
+	snprintf(out->txref, sizeof out->txref, "%s", txref);
+	snprintf(out->status, sizeof out->status, "confirmed");
+	tb_receipt_now(out->time);
 	tb_store_record_fini(&rec);
-	rc = tb_store_deliver(&r->store, row->id, txref, &rc_out, r->key, err);
-	if (rc == 0 && r->on_receipt) {
-		struct tb_buf json;
-		tb_buf_init(&json, TB_RECEIPT_MAX_BYTES);
-		if (tb_receipt_write(&rc_out, &json, err) == 0)
-			r->on_receipt(r->on_receipt_ctx, &rc_out, (const char *)json.data);
-		tb_buf_fini(&json);
-	}
-	return rc;
-}
-
-static int record_failure(struct tb_relay *r, struct net *dst, const struct tb_outbox_row *row,
-                          int64_t now, const char *why, int permanent, struct tb_error *err)
-{
-	int rc = r->store.ops->outbox_fail(r->store.state, row->id, now, why, &r->retry, jitter(),
-	                                   permanent, err);
-	if (rc)
-		return rc;
-	int dead = permanent || row->attempts + 1 >= r->retry.max_attempts;
-	pthread_mutex_lock(&r->mu);
-	dst->failed++;
-	if (dead) {
-		dst->dead++;
-		r->dead_total++;
-		r->pending--;
-	}
-	pthread_mutex_unlock(&r->mu);
 	return 0;
 }
 
-/* Submit, confirm, receipt. Returns 1 when a receipt was written, 0 when the row
- * stays pending (failure recorded or confirmation still pending), <0 on store errors. */
-static int deliver_row(struct tb_relay *r, const struct tb_outbox_row *row, int64_t now,
-                       struct tb_error *err)
+/* Submit and confirm one row (no store writes). Errors are only configuration
+ * errors; what the destination says goes into o. */
+static int attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct outcome *o,
+                   struct tb_error *err)
 {
 	int di = find_net(r, row->destination);
 	if (di < 0)
 		return tb_error_set(err, TB_ECONFIG, "relay: outbox row %" PRId64 " is for network "
 		                    "\"%s\", which is not configured", row->id, row->destination);
-	struct net *dst = &r->nets[di];
+	o->dst = &r->nets[di];
 	struct tb_native nat;
 	struct tb_txref ref;
 	struct tb_status st;
@@ -458,47 +439,110 @@ static int deliver_row(struct tb_relay *r, const struct tb_outbox_row *row, int6
 	memset(&st, 0, sizeof st);
 	snprintf(nat.locator, sizeof nat.locator, "%s", row->idem_key);
 	int rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, &aerr);
-	rc = rc ? rc : dst->ops->submit(dst->state, &nat, row->idem_key, &ref, &aerr);
-	rc = rc ? rc : dst->ops->confirm(dst->state, &ref, &st, &aerr);
+	rc = rc ? rc : o->dst->ops->submit(o->dst->state, &nat, row->idem_key, &ref, &aerr);
+	rc = rc ? rc : o->dst->ops->confirm(o->dst->state, &ref, &st, &aerr);
 	tb_json_free(nat.doc);
-	if (rc != 0)
-		return record_failure(r, dst, row, now, aerr.msg, rc == TB_EINVAL || rc == TB_EVERIFY,
-		                      err);
-	if (st.state == TB_PENDING)
-		return 0; /* the lease runs out and the same key is submitted again */
-	if (st.state == TB_FAILED)
-		return record_failure(r, dst, row, now, st.reason[0] ? st.reason : "failed at the "
-		                      "destination", 0, err);
-	rc = write_receipt(r, row, ref.ref, "confirmed", err);
+	if (rc != 0) {
+		o->kind = OUT_FAILED;
+		o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
+		snprintf(o->why, sizeof o->why, "%s", aerr.msg);
+	} else if (st.state == TB_PENDING) {
+		o->kind = OUT_PENDING; /* the lease runs out and the same key is submitted again */
+	} else if (st.state == TB_FAILED) {
+		o->kind = OUT_FAILED;
+		snprintf(o->why, sizeof o->why, "%s", st.reason[0] ? st.reason : "failed at the "
+		         "destination");
+	} else {
+		o->kind = OUT_CONFIRMED;
+		return fill_receipt(r, row, ref.ref, &o->receipt, err);
+	}
+	return 0;
+}
+
+/* One transaction for the round: failures with their backoff, receipts appended. */
+static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
+                        struct outcome *outs, size_t n, int64_t now, struct tb_error *err)
+{
+	int64_t *ids = calloc(n ? n : 1, sizeof *ids);
+	struct tb_receipt *rs = calloc(n ? n : 1, sizeof *rs);
+	size_t k = 0;
+	int rc = (ids && rs) ? r->store.ops->begin(r->store.state, err)
+	                     : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (outs[i].kind == OUT_FAILED)
+			rc = r->store.ops->outbox_fail(r->store.state, rows[i].id, now, outs[i].why,
+			                               &r->retry, jitter(), outs[i].permanent, err);
+		else if (outs[i].kind == OUT_CONFIRMED) {
+			ids[k] = rows[i].id;
+			rs[k++] = outs[i].receipt;
+		}
+	}
+	rc = rc ? rc : tb_store_append_receipts(&r->store, ids, rs, k, r->key, err);
+	rc = rc ? rc : r->store.ops->commit(r->store.state, err);
 	if (rc)
-		return rc;
+		r->store.ops->rollback(r->store.state);
+	for (size_t i = 0, j = 0; rc == 0 && i < n; i++)
+		if (outs[i].kind == OUT_CONFIRMED)
+			outs[i].receipt = rs[j++]; /* with seq, prev and signature */
+	free(ids);
+	free(rs);
+	return rc;
+}
+
+static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
+                          const struct outcome *outs, size_t n, int64_t now)
+{
 	pthread_mutex_lock(&r->mu);
-	dst->delivered++;
-	r->pending--;
-	r->receipts++;
-	observe_latency(r, now - row->created_ms);
+	for (size_t i = 0; i < n; i++) {
+		struct net *d = outs[i].dst;
+		if (outs[i].kind == OUT_CONFIRMED) {
+			d->delivered++;
+			r->pending--;
+			r->receipts++;
+			observe_latency(r, now - rows[i].created_ms);
+		} else if (outs[i].kind == OUT_FAILED) {
+			d->failed++;
+			if (outs[i].permanent || rows[i].attempts + 1 >= r->retry.max_attempts) {
+				d->dead++;
+				r->dead_total++;
+				r->pending--;
+			}
+		}
+	}
 	pthread_mutex_unlock(&r->mu);
-	return 1;
+	for (size_t i = 0; r->on_receipt && i < n; i++) {
+		if (outs[i].kind != OUT_CONFIRMED)
+			continue;
+		struct tb_buf json;
+		struct tb_error err;
+		tb_buf_init(&json, TB_RECEIPT_MAX_BYTES);
+		if (tb_receipt_write(&outs[i].receipt, &json, &err) == 0)
+			r->on_receipt(r->on_receipt_ctx, &outs[i].receipt, (const char *)json.data);
+		tb_buf_fini(&json);
+	}
 }
 
 int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, struct tb_error *err)
 {
 	struct tb_outbox_row *rows = calloc(r->claim_max, sizeof *rows);
+	struct outcome *outs = calloc(r->claim_max, sizeof *outs);
 	size_t n = 0;
 	*delivered = 0;
-	if (!rows)
-		return tb_error_set(err, TB_ENOMEM, "relay: out of memory");
-	int rc = r->store.ops->outbox_claim(r->store.state, now_ms, r->lease_ms, rows, r->claim_max,
-	                                    &n, err);
-	for (size_t i = 0; i < n; i++) {
-		int d = rc == 0 ? deliver_row(r, &rows[i], now_ms, err) : 0;
-		if (d < 0)
-			rc = d;
-		else
-			*delivered += (size_t)d;
-		tb_outbox_row_fini(&rows[i]);
+	int rc = (rows && outs) ? r->store.ops->outbox_claim(r->store.state, now_ms, r->lease_ms,
+	                                                     rows, r->claim_max, &n, err)
+	                        : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = attempt(r, &rows[i], &outs[i], err);
+	rc = rc ? rc : record_round(r, rows, outs, n, now_ms, err);
+	if (rc == 0) {
+		publish_round(r, rows, outs, n, now_ms);
+		for (size_t i = 0; i < n; i++)
+			*delivered += outs[i].kind == OUT_CONFIRMED;
 	}
+	for (size_t i = 0; i < n; i++)
+		tb_outbox_row_fini(&rows[i]);
 	free(rows);
+	free(outs);
 	return rc;
 }
 

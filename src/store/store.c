@@ -2,6 +2,7 @@
  * backend shares (backoff arithmetic, the delivery transaction). Invariant: a
  * receipt's seq and prev are read and its row written in one transaction, so two
  * receipts can never share a seq or fork the chain. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,21 +38,33 @@ int64_t tb_store_backoff_ms(const struct tb_retry_policy *p, int attempts, uint3
 	return d - half + (int64_t)(((uint64_t)half * jitter) >> 32);
 }
 
+int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                             size_t n, const uint8_t key[32], struct tb_error *err)
+{
+	const struct tb_store_ops *o = st->ops;
+	uint64_t last = 0;
+	uint8_t prev[32];
+	int rc = n ? o->receipt_last(st->state, &last, prev, err) : 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rs[i].seq = last + 1 + i;
+		memcpy(rs[i].prev, prev, 32);
+		rc = tb_receipt_sign(&rs[i], key, err);
+		rc = rc ? rc : o->outbox_delivered(st->state, rows[i], rs[i].txref, &rs[i], err);
+		rc = rc ? rc : tb_receipt_hash(&rs[i], prev, err);
+	}
+	return rc;
+}
+
 int tb_store_deliver(struct tb_store *st, int64_t row, const char *txref,
                      struct tb_receipt *r, const uint8_t key[32], struct tb_error *err)
 {
 	const struct tb_store_ops *o = st->ops;
-	uint64_t last = 0;
 	int rc = o->begin(st->state, err);
 	if (rc)
 		return rc;
-	rc = o->receipt_last(st->state, &last, r->prev, err);
-	if (rc == 0) {
-		r->seq = last + 1;
-		rc = tb_receipt_sign(r, key, err);
-	}
-	if (rc == 0)
-		rc = o->outbox_delivered(st->state, row, txref, r, err);
+	if (txref != r->txref)
+		snprintf(r->txref, sizeof r->txref, "%s", txref);
+	rc = tb_store_append_receipts(st, &row, r, 1, key, err);
 	if (rc == 0)
 		rc = o->commit(st->state, err);
 	if (rc != 0)

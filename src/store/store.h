@@ -115,6 +115,10 @@ int64_t tb_store_backoff_ms(const struct tb_retry_policy *p, int attempts, uint3
  * with key) in one transaction; r gets the receipt as stored. */
 int tb_store_deliver(struct tb_store *st, int64_t row, const char *txref,
                      struct tb_receipt *r, const uint8_t key[32], struct tb_error *err);
+/* The same for n rows inside the caller's open transaction (one commit, one
+ * fsync for the lot): rs[i] gets seq and prev, is signed, and is appended. */
+int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                             size_t n, const uint8_t key[32], struct tb_error *err);
 
 void tb_store_record_fini(struct tb_store_record *r);
 void tb_outbox_row_fini(struct tb_outbox_row *r);
