@@ -68,6 +68,31 @@ static int dead_letters(struct tb_api *a, struct tb_buf *b, struct tb_error *err
 	return rc ? rc : tb_buf_puts(b, "]\n");
 }
 
+/* A stored record with its verdict, reason and body (the canonical JSON). */
+static int record_json(struct tb_api *a, const char *id, struct tb_buf *b)
+{
+	struct tb_store_record r;
+	struct tb_error err;
+	int rc = a->store.ops->record_by_id(a->store.state, id, &r, &err);
+	if (rc)
+		return rc == TB_ENOTFOUND ? 404 : 500;
+	rc = tb_buf_puts(b, "{\"id\":");
+	rc = rc ? rc : tb_json_write_string(b, r.record_id, strlen(r.record_id));
+	rc = rc ? rc : tb_buf_puts(b, ",\"key\":");
+	rc = rc ? rc : tb_json_write_string(b, r.key, strlen(r.key));
+	rc = rc ? rc : tb_buf_printf(b, ",\"version\":%" PRId64 ",\"network\":", r.version);
+	rc = rc ? rc : tb_json_write_string(b, r.network, strlen(r.network));
+	rc = rc ? rc : tb_buf_puts(b, ",\"locator\":");
+	rc = rc ? rc : tb_json_write_string(b, r.locator, strlen(r.locator));
+	rc = rc ? rc : tb_buf_printf(b, ",\"verdict\":\"%s\",\"reason\":", r.verdict);
+	rc = rc ? rc : tb_json_write_string(b, r.reason, strlen(r.reason));
+	rc = rc ? rc : tb_buf_puts(b, ",\"record\":");
+	rc = rc ? rc : tb_buf_puts(b, r.body);
+	rc = rc ? rc : tb_buf_puts(b, "}\n");
+	tb_store_record_fini(&r);
+	return rc ? 500 : 0;
+}
+
 /* Fill body for an authorised GET of path; returns the HTTP status. */
 static int route(struct tb_api *a, const char *path, struct tb_buf *b, const char **type)
 {
@@ -98,6 +123,8 @@ static int route(struct tb_api *a, const char *path, struct tb_buf *b, const cha
 			rc = 500;
 		if (rc == 0 && b->len <= 3)
 			rc = 404;
+	} else if (strncmp(path, "/records/", 9) == 0) {
+		rc = record_json(a, path + 9, b);
 	} else if (strcmp(path, "/dead-letters") == 0) {
 		rc = dead_letters(a, b, &err) ? 500 : 0;
 	} else {

@@ -1,6 +1,6 @@
 /* The admin HTTP endpoint on nng's HTTP server: /healthz and /readyz (open, they
  * reveal nothing), and behind "Authorization: Bearer TOKEN": /metrics
- * (Prometheus text), /receipts/seq/N, /receipts/record/ID, /dead-letters.
+ * (Prometheus text), /receipts/seq/N, /receipts/record/ID, /records/ID, /dead-letters.
  * Invariants: it binds loopback unless allow_remote is set; it only reads, through
  * its own store connection; a request without the exact token gets 401. */
 #ifndef TB_API_H

@@ -583,6 +583,18 @@ int tb_relay_run(struct tb_relay *r, volatile sig_atomic_t *stop, int idle_ms,
 	return 0;
 }
 
+int tb_relay_redrive(struct tb_relay *r, int64_t id, int *count, struct tb_error *err)
+{
+	int rc = r->store.ops->dead_redrive(r->store.state, id, tb_relay_now_ms(), count, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&r->mu);
+		r->pending += *count;
+		r->dead_total -= *count;
+		pthread_mutex_unlock(&r->mu);
+	}
+	return rc;
+}
+
 void tb_relay_counts(struct tb_relay *r, struct tb_relay_counts *out)
 {
 	memset(out, 0, sizeof *out);

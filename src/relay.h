@@ -73,6 +73,8 @@ int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err);
 int tb_relay_run(struct tb_relay *r, volatile sig_atomic_t *stop, int idle_ms,
                  struct tb_error *err);
 
+/* Re-drive dead letters (id 0 = all) so they are delivered again; *count = rows. */
+int tb_relay_redrive(struct tb_relay *r, int64_t id, int *count, struct tb_error *err);
 /* The store the relay writes (borrowed). */
 struct tb_store *tb_relay_store(struct tb_relay *r);
 void tb_relay_counts(struct tb_relay *r, struct tb_relay_counts *out);

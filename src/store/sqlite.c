@@ -329,6 +329,16 @@ static int sq_record_get(void *state, int64_t id, struct tb_store_record *out,
 	return rc;
 }
 
+static int sq_record_by_id(void *state, const char *record_id, struct tb_store_record *out,
+                          struct tb_error *err)
+{
+	int64_t id = 0;
+	int rc = find_record(state, record_id, &id, err);
+	if (rc == TB_ENOTFOUND)
+		return tb_error_set(err, rc, "store: no record %s", record_id);
+	return rc ? rc : sq_record_get(state, id, out, err);
+}
+
 static int sq_record_history(void *state, const char *key, struct tb_store_record *out,
                              size_t max, size_t *n, struct tb_error *err)
 {
@@ -682,6 +692,7 @@ const struct tb_store_ops tb_store_sqlite = {
 	.cursor_set = sq_cursor_set,
 	.record_put = sq_record_put,
 	.record_get = sq_record_get,
+	.record_by_id = sq_record_by_id,
 	.record_history = sq_record_history,
 	.outbox_add = sq_outbox_add,
 	.outbox_claim = sq_outbox_claim,

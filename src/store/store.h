@@ -70,6 +70,8 @@ struct tb_store_ops {
 	                  struct tb_error *err);
 	int (*record_get)(void *state, int64_t id, struct tb_store_record *out,
 	                  struct tb_error *err);
+	int (*record_by_id)(void *state, const char *record_id, struct tb_store_record *out,
+	                    struct tb_error *err);
 	int (*record_history)(void *state, const char *key, struct tb_store_record *out,
 	                      size_t max, size_t *n, struct tb_error *err);
 	int (*outbox_add)(void *state, int64_t record, const char *destination,

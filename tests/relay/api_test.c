@@ -114,10 +114,18 @@ static void serves_with_token_refuses_without(void **state)
 	const char *rid = tb_json_string(tb_json_get(tb_json_at(j, 0), "record"));
 	assert_non_null(rid);
 	char path[160];
+	char keep[100];
+	snprintf(keep, sizeof keep, "%s", rid);
+	rid = keep;
 	snprintf(path, sizeof path, "/receipts/record/%s", rid);
 	tb_json_free(j);
 	assert_int_equal(get(port, path, TOKEN, &b), 200);
 	assert_non_null(strstr((char *)b.data, "\"seq\":2,"));
+	snprintf(path, sizeof path, "/records/%s", rid);
+	assert_int_equal(get(port, path, TOKEN, &b), 200);
+	assert_non_null(strstr((char *)b.data, "\"verdict\":\"VALID\""));
+	assert_non_null(strstr((char *)b.data, "\"locator\":\"0xfeed:"));
+	assert_int_equal(get(port, "/records/sha256:nothing", TOKEN, &b), 404);
 	assert_int_equal(get(port, "/receipts/seq/99", TOKEN, &b), 404);
 	assert_int_equal(get(port, "/receipts/seq/x", TOKEN, &b), 400);
 	assert_int_equal(get(port, "/nothing", TOKEN, &b), 404);

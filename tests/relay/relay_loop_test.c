@@ -245,8 +245,15 @@ static void outage_backoff_dead_letter_redrive(void **state)
 	/* the destination returns; re-drive drains the backlog */
 	f->sink.down = 0;
 	int count;
-	assert_int_equal(st->ops->dead_redrive(st->state, 0, now + 100000, &count, &err), 0);
+	assert_int_equal(tb_relay_redrive(f->relay, 0, &count, &err), 0);
 	assert_int_equal(count, 2);
+	tb_relay_counts(f->relay, &k);
+	struct tb_buf m;
+	tb_buf_init(&m, 0);
+	assert_int_equal(tb_relay_metrics_text(f->relay, &m, &err), 0);
+	assert_non_null(strstr((char *)m.data, "tradebridge_outbox_depth 2\n"));
+	assert_non_null(strstr((char *)m.data, "tradebridge_dead_letters 0\n"));
+	tb_buf_fini(&m);
 	assert_int_equal(deliver_at(f, now + 100000), 2);
 	assert_int_equal(f->sink.nkeys, 2);
 	check_chain(f, 2);
