@@ -12,9 +12,6 @@ struct later {
 };
 
 static const struct later later[] = {
-	{"run", "tradebridge run [-c FILE]\n  Run the relay in the foreground; SIGTERM drains, "
-	        "SIGHUP reloads.\n",
-	 "the relay loop comes with the store, routing and outbox work"},
 	{"translate", "tradebridge translate -m MAPPING [--reverse] [FILE]\n  Native record to "
 	              "canonical record (--reverse: canonical to native).\n",
 	 "the mapping engine comes with the canonical-record work"},

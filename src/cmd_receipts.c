@@ -247,6 +247,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
 	int c;
 	memset(o, 0, sizeof *o);
+	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "s:k:h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -17,7 +17,8 @@ int tb_cmd_adapters(int argc, char **argv);
 int tb_cmd_check_config(int argc, char **argv);
 int tb_cmd_keygen(int argc, char **argv);
 int tb_cmd_receipts(int argc, char **argv);
-/* run, translate, validate, verify: they say what they are waiting for. */
+int tb_cmd_run(int argc, char **argv);
+/* translate, validate, verify: they say what they are waiting for. */
 int tb_cmd_later(int argc, char **argv);
 
 /* "tradebridge CMD: unknown option ..." for the argv element getopt stopped at. */

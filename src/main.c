@@ -16,7 +16,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"run", tb_cmd_later, "run the relay in the foreground"},
+	{"run", tb_cmd_run, "run the relay in the foreground"},
 	{"check-config", tb_cmd_check_config, "validate the configuration and print what it resolved"},
 	{"translate", tb_cmd_later, "native record to canonical record through a mapping"},
 	{"validate", tb_cmd_later, "check a canonical record against the WCO dictionary"},
