@@ -548,7 +548,10 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 
 int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err)
 {
+	struct tb_error first;
+	int first_rc = 0;
 	*work = 0;
+	/* One network's trouble never stops the others or delivery: note it, go on. */
 	for (size_t i = 0; i < r->n_nets; i++) {
 		int source = 0;
 		for (size_t k = 0; k < r->n_routes; k++)
@@ -557,13 +560,19 @@ int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err)
 			continue;
 		size_t taken = 0;
 		int rc = tb_relay_ingest(r, r->nets[i].name, &taken, err);
-		if (rc && rc != TB_EUNAVAIL)
-			return rc;
+		if (rc && rc != TB_EUNAVAIL && !first_rc) {
+			first_rc = rc;
+			first = *err;
+		}
 		*work += taken;
 	}
 	size_t done = 0;
 	int rc = tb_relay_deliver(r, tb_relay_now_ms(), &done, err);
 	*work += done;
+	if (rc == 0 && first_rc) {
+		*err = first;
+		rc = first_rc;
+	}
 	return rc;
 }
 

@@ -67,9 +67,10 @@ int tb_relay_ingest(struct tb_relay *r, const char *network, size_t *taken, stru
 /* One delivery round of the rows due at now_ms; *delivered = receipts written. */
 int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered,
                      struct tb_error *err);
-/* Ingest from every network that is a route's source, then deliver. */
+/* Ingest from every network that is a route's source, then deliver; returns the
+ * first error after doing all it could (UNKNOWN verdicts are not errors). */
 int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err);
-/* Step until *stop is set, sleeping idle_ms when there was nothing to do. */
+/* Step until *stop is set (or a step fails: returned), sleeping idle_ms when idle. */
 int tb_relay_run(struct tb_relay *r, volatile sig_atomic_t *stop, int idle_ms,
                  struct tb_error *err);
 

@@ -18,6 +18,7 @@ struct fake_source {
 	long unknown_at;    /* this record is UNKNOWN while unknown_left > 0 */
 	int unknown_left;
 	int verify_calls;
+	int poll_fail;      /* poll fails with TB_EIO */
 };
 
 struct fake_sink {
@@ -37,7 +38,8 @@ static inline int fake_source_poll(void *state, const struct tb_cursor *from, st
 	struct fake_source *s = state;
 	long at = from->value[0] ? atol(from->value) : 0;
 	long end = at + s->batch < s->total ? at + s->batch : s->total;
-	(void)err;
+	if (s->poll_fail)
+		return tb_error_set(err, TB_EIO, "source: node answered 500");
 	for (long i = at; i < end; i++) {
 		char loc[64], doc[96];
 		struct tb_json *j = NULL;

@@ -329,6 +329,21 @@ static void backpressure_at_high_water(void **state)
 	tb_relay_free(r);
 }
 
+static void failing_source_does_not_stop_delivery(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_error err;
+	size_t taken, work;
+	f->src.total = 3;
+	f->src.invalid_every = 0;
+	assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), 0);
+	f->src.poll_fail = 1;
+	assert_int_equal(tb_relay_step(f->relay, &work, &err), TB_EIO);
+	assert_non_null(strstr(err.msg, "node answered 500"));
+	assert_int_equal(work, 3); /* the rows already stored were delivered anyway */
+	assert_int_equal(f->sink.nkeys, 3);
+}
+
 static void routes_refer_to_networks(void **state)
 {
 	struct fixture *f = *state;
@@ -364,6 +379,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(permanent_rejection_is_dead_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(pending_confirmation_resubmits_same_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(backpressure_at_high_water, setup, teardown),
+		cmocka_unit_test_setup_teardown(failing_source_does_not_stop_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(routes_refer_to_networks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
