@@ -1,5 +1,5 @@
-/* tradebridge receipts: list/show/verify on a store written by the relay, and
- * verify over a live REP socket; verify names the first tampered receipt and the
+/* tradebridge receipts: list/show/verify on a store written by the relay,
+ * verify over a live REP socket, tail filling a gap by replay; verify names the first tampered receipt and the
  * first gap (exit 1), and refuses a key file that others can read (exit 2). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +147,48 @@ static void verify_over_rep(void **state)
 	assert_int_equal(tb(out, sizeof out, args), 0);
 	assert_non_null(strstr(out, "5\t"));
 	assert_non_null(strstr(out, "6\t"));
+
+	/* tail: the live receipt 6 arrives first; 1..5 are filled by replay */
+	char json[TB_RECEIPT_MAX_BYTES], outfile[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(store, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM receipts WHERE seq=6", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	snprintf(json, sizeof json, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	snprintf(outfile, sizeof outfile, "%s/tail.out", dir);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd, "exec timeout 20 %s/tradebridge receipts tail --pub %s --rep %s "
+		         "--from 1 --count 6 >%s 2>&1", getenv("TB_BUILDDIR"), pub, rep, outfile);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int status = -1, done = 0;
+	for (int i = 0; i < 100 && !done; i++) {
+		assert_int_equal(tb_bus_publish(b, json, &err), 0);
+		usleep(100000);
+		done = waitpid(pid, &status, WNOHANG) == pid;
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	assert_true(done && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	FILE *f = fopen(outfile, "r");
+	assert_non_null(f);
+	char line[1024];
+	for (int want = 1; want <= 6; want++) {
+		assert_non_null(fgets(line, sizeof line, f));
+		assert_int_equal(atoi(line), want);
+	}
+	assert_null(fgets(line, sizeof line, f));
+	fclose(f);
 	tb_bus_close(b);
 	(void)st2;
 }
