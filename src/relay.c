@@ -32,7 +32,7 @@ struct tb_relay {
 	struct tb_store store;
 	uint8_t key[32];
 	struct tb_retry_policy retry;
-	int64_t lease_ms, high_water;
+	int64_t lease_ms, high_water, confirm_ms;
 	size_t claim_max;
 	struct net nets[TB_RELAY_MAX_NETWORKS];
 	size_t n_nets;
@@ -65,6 +65,7 @@ static void defaults(struct tb_relay *r, const struct tb_relay_config *cfg)
 	if (r->retry.max_ms <= 0)
 		r->retry.max_ms = 300000;
 	r->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 30000;
+	r->confirm_ms = cfg->confirm_ms > 0 ? cfg->confirm_ms : 1000;
 	r->claim_max = cfg->claim_max > 0 ? cfg->claim_max : 64;
 	if (r->claim_max > 1024)
 		r->claim_max = 1024;
@@ -395,6 +396,7 @@ static void observe_latency(struct tb_relay *r, int64_t ms)
 struct outcome {
 	enum { OUT_CONFIRMED, OUT_PENDING, OUT_FAILED } kind;
 	int permanent;
+	char txref[256];           /* OUT_PENDING: what to confirm next time */
 	struct net *dst;
 	char why[TB_ERROR_MAX];
 	struct tb_receipt receipt; /* OUT_CONFIRMED: filled but for seq, prev, sig */
@@ -438,8 +440,13 @@ static int attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct o
 	memset(&ref, 0, sizeof ref);
 	memset(&st, 0, sizeof st);
 	snprintf(nat.locator, sizeof nat.locator, "%s", row->idem_key);
-	int rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, &aerr);
-	rc = rc ? rc : o->dst->ops->submit(o->dst->state, &nat, row->idem_key, &ref, &aerr);
+	int rc = 0;
+	if (row->txref[0]) {
+		snprintf(ref.ref, sizeof ref.ref, "%s", row->txref); /* in flight: only confirm */
+	} else {
+		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, &aerr);
+		rc = rc ? rc : o->dst->ops->submit(o->dst->state, &nat, row->idem_key, &ref, &aerr);
+	}
 	rc = rc ? rc : o->dst->ops->confirm(o->dst->state, &ref, &st, &aerr);
 	tb_json_free(nat.doc);
 	if (rc != 0) {
@@ -447,7 +454,8 @@ static int attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct o
 		o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
 		snprintf(o->why, sizeof o->why, "%s", aerr.msg);
 	} else if (st.state == TB_PENDING) {
-		o->kind = OUT_PENDING; /* the lease runs out and the same key is submitted again */
+		o->kind = OUT_PENDING; /* confirmed again later, not resubmitted */
+		snprintf(o->txref, sizeof o->txref, "%s", ref.ref);
 	} else if (st.state == TB_FAILED) {
 		o->kind = OUT_FAILED;
 		snprintf(o->why, sizeof o->why, "%s", st.reason[0] ? st.reason : "failed at the "
@@ -472,6 +480,9 @@ static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 		if (outs[i].kind == OUT_FAILED)
 			rc = r->store.ops->outbox_fail(r->store.state, rows[i].id, now, outs[i].why,
 			                               &r->retry, jitter(), outs[i].permanent, err);
+		else if (outs[i].kind == OUT_PENDING)
+			rc = r->store.ops->outbox_submitted(r->store.state, rows[i].id, outs[i].txref,
+			                                    now + r->confirm_ms, err);
 		else if (outs[i].kind == OUT_CONFIRMED) {
 			ids[k] = rows[i].id;
 			rs[k++] = outs[i].receipt;

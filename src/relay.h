@@ -38,6 +38,7 @@ struct tb_relay_config {
 	uint8_t key[32];              /* the relay's signing key (copied, wiped on free) */
 	struct tb_retry_policy retry; /* zero = 8 attempts, 1 s base, 5 min cap */
 	int64_t lease_ms;             /* zero = 30 s */
+	int64_t confirm_ms;           /* a pending confirmation is asked again after; 0 = 1 s */
 	size_t claim_max;             /* outbox rows per delivery round; zero = 64 */
 	int64_t outbox_high_water;    /* ingest pauses while this many rows are pending; 0 = 10000 */
 };

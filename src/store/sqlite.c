@@ -379,7 +379,8 @@ static int sq_outbox_add(void *state, int64_t record, const char *destination,
 }
 
 #define ROW_COLS \
-	"id, record, destination, idem_key, state, attempts, next_ms, reason, payload, created_ms"
+	"id, record, destination, idem_key, state, attempts, next_ms, reason, payload, created_ms," \
+	" txref"
 
 static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 {
@@ -398,6 +399,7 @@ static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 	copy_col(st, 7, r->reason, sizeof r->reason);
 	r->payload = dup_col(st, 8);
 	r->created_ms = sqlite3_column_int64(st, 9);
+	copy_col(st, 10, r->txref, sizeof r->txref);
 	return r->payload ? 0 : TB_ENOMEM;
 }
 
@@ -499,7 +501,7 @@ static int sq_outbox_fail(void *state, int64_t id, int64_t now_ms, const char *r
 	sqlite3_stmt *st;
 	if (rc == 0)
 		rc = prep(s, "UPDATE outbox SET attempts=?1, state=?2, next_ms=?3, reason=?4,"
-		             " lease_ms=0 WHERE id=?5", &st, err);
+		             " lease_ms=0, txref=NULL WHERE id=?5", &st, err);
 	if (rc == 0) {
 		int attempts = row.attempts + 1;
 		int dead = permanent || attempts >= p->max_attempts;
@@ -513,6 +515,21 @@ static int sq_outbox_fail(void *state, int64_t id, int64_t now_ms, const char *r
 	}
 	tb_outbox_row_fini(&row);
 	return auto_end(s, own, rc, err);
+}
+
+static int sq_outbox_submitted(void *state, int64_t id, const char *txref, int64_t next_ms,
+                               struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, "UPDATE outbox SET txref=?, next_ms=?, lease_ms=0 WHERE id=? AND"
+	                 " state='pending'", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, txref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, next_ms);
+	sqlite3_bind_int64(st, 3, id);
+	return run(s, st, "noting a submission", err);
 }
 
 static int sq_outbox_delivered(void *state, int64_t id, const char *txref,
@@ -698,6 +715,7 @@ const struct tb_store_ops tb_store_sqlite = {
 	.outbox_claim = sq_outbox_claim,
 	.outbox_get = sq_outbox_get,
 	.outbox_fail = sq_outbox_fail,
+	.outbox_submitted = sq_outbox_submitted,
 	.outbox_delivered = sq_outbox_delivered,
 	.dead_list = sq_dead_list,
 	.dead_redrive = sq_dead_redrive,

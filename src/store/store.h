@@ -40,6 +40,7 @@ struct tb_outbox_row {
 	char reason[256];    /* last failure / why dead */
 	char *payload;       /* what to deliver (policy-filtered JSON); owned, free() */
 	int64_t created_ms;  /* when it entered the outbox */
+	char txref[256];     /* set while a submission awaits confirmation */
 };
 
 struct tb_retry_policy {
@@ -84,6 +85,9 @@ struct tb_store_ops {
 	int (*outbox_fail)(void *state, int64_t id, int64_t now_ms, const char *reason,
 	                   const struct tb_retry_policy *p, uint32_t jitter, int permanent,
 	                   struct tb_error *err);
+	/* A submission is in flight as txref: confirm it (not resubmit) from next_ms on. */
+	int (*outbox_submitted)(void *state, int64_t id, const char *txref, int64_t next_ms,
+	                        struct tb_error *err);
 	int (*outbox_delivered)(void *state, int64_t id, const char *txref,
 	                        const struct tb_receipt *r, struct tb_error *err);
 	int (*dead_list)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,

@@ -273,21 +273,27 @@ static void permanent_rejection_is_dead_at_once(void **state)
 	assert_int_equal(k.dead, 1);
 }
 
-static void pending_confirmation_resubmits_same_key(void **state)
+static void pending_confirmation_is_confirmed_not_resubmitted(void **state)
 {
 	struct fixture *f = *state;
 	struct tb_error err;
 	size_t taken;
 	f->src.total = 1;
-	f->sink.pending_confirms = 1;
+	f->sink.pending_confirms = 2;
 	assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), 0);
 	int64_t now = tb_relay_now_ms();
 	assert_int_equal(deliver_at(f, now), 0);
-	assert_int_equal(deliver_at(f, now + 10), 0);    /* leased */
-	assert_int_equal(deliver_at(f, now + 1001), 1); /* lease over: same key again */
-	assert_int_equal(f->sink.submits, 2);
+	assert_int_equal(deliver_at(f, now + 10), 0);    /* not due: asked again after 1 s */
+	assert_int_equal(deliver_at(f, now + 1000), 0);  /* still pending */
+	assert_int_equal(deliver_at(f, now + 2000), 1);  /* confirmed */
+	assert_int_equal(f->sink.submits, 1);            /* never sent twice */
 	assert_int_equal(f->sink.nkeys, 1);
 	check_chain(f, 1);
+	/* the receipt names the transaction the destination gave */
+	struct tb_store *st = tb_relay_store(f->relay);
+	struct chain c = {.n = 0};
+	assert_int_equal(st->ops->receipt_range(st->state, 1, 1, collect, &c, &err), 0);
+	assert_non_null(strstr(c.r[0].txref, "0xtx-tb1:"));
 }
 
 static void backpressure_at_high_water(void **state)
@@ -377,7 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(default_deny_and_dropped_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(outage_backoff_dead_letter_redrive, setup, teardown),
 		cmocka_unit_test_setup_teardown(permanent_rejection_is_dead_at_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(pending_confirmation_resubmits_same_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(pending_confirmation_is_confirmed_not_resubmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(backpressure_at_high_water, setup, teardown),
 		cmocka_unit_test_setup_teardown(failing_source_does_not_stop_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(routes_refer_to_networks, setup, teardown),
