@@ -19,8 +19,8 @@ int tb_cmd_keygen(int argc, char **argv);
 int tb_cmd_verify(int argc, char **argv);
 int tb_cmd_translate(int argc, char **argv);
 int tb_cmd_validate(int argc, char **argv);
-/* run, receipts: they say what they are waiting for. */
-int tb_cmd_later(int argc, char **argv);
+int tb_cmd_receipts(int argc, char **argv);
+int tb_cmd_run(int argc, char **argv);
 
 /* "tradebridge CMD: unknown option ..." for the argv element getopt stopped at. */
 int tb_cli_bad_option(const char *cmd, char **argv);

@@ -1,7 +1,7 @@
 /* tradebridge: the one binary. main() only dispatches to a subcommand; each
  * subcommand lives in its own cmd_*.c and returns the exit status (commands.h).
- * Invariant: no subcommand prints output it did not compute (commands whose
- * capability comes later say so in one line and exit 2). */
+ * Invariant: no subcommand prints output it did not compute, and the exit
+ * status means the same in every one (commands.h). */
 #include <config.h>
 
 #include <stdio.h>
@@ -16,13 +16,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"run", tb_cmd_later, "run the relay in the foreground"},
+	{"run", tb_cmd_run, "run the relay in the foreground"},
 	{"check-config", tb_cmd_check_config, "validate the configuration and print what it resolved"},
 	{"translate", tb_cmd_translate, "native record to canonical record through a mapping"},
 	{"validate", tb_cmd_validate, "check a canonical record against the WCO dictionary"},
 	{"canon", tb_cmd_canon, "RFC 8785 canonical form of JSON, its sha256 and keccak256"},
 	{"verify", tb_cmd_verify, "verify a proof-carrying input: VALID, INVALID or UNKNOWN"},
-	{"receipts", tb_cmd_later, "list, show, verify or tail the receipt log"},
+	{"receipts", tb_cmd_receipts, "list, show, verify or tail the receipt log"},
 	{"adapters", tb_cmd_adapters, "the adapters found and their options"},
 	{"keygen", tb_cmd_keygen, "a new relay key (secp256k1), written 0600"},
 };

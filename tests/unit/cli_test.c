@@ -157,22 +157,6 @@ static void version_help_usage(void **state)
 	}
 }
 
-static void later_commands_say_so(void **state)
-{
-	static const char *const cmds[] = {"run", "receipts"};
-	struct run r;
-	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-		char want[64];
-		snprintf(want, sizeof want, "tradebridge %s: not available yet: ", cmds[i]);
-		RUN(&r, cmds[i], "x.json");
-		assert_int_equal(r.status, 2);
-		assert_int_equal(r.out.len, 0);
-		assert_int_equal(strncmp(errs(&r), want, strlen(want)), 0);
-		assert_int_equal(count_lines(errs(&r)), 1);
-		done(&r);
-	}
-}
-
 /* The first line of a run's output, as a malloc'd string. */
 static char *first_line(const struct run *r)
 {
@@ -476,7 +460,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(version_help_usage),
-		cmocka_unit_test(later_commands_say_so),
 		cmocka_unit_test(canon_rfc8785_sample),
 		cmocka_unit_test(canon_keccak_openattestation),
 		cmocka_unit_test(canon_json_and_errors),

@@ -1,0 +1,367 @@
+/* tradebridge run: the relay in the foreground. Loads the adapters, opens every
+ * configured network, and steps the loop until SIGTERM/SIGINT (the current step
+ * finishes: nothing is cut mid-transaction); SIGHUP re-reads the configuration
+ * and reopens the networks, keeping the old ones if the new file is unusable.
+ * Invariant: start-up refuses a key file others can read before anything opens. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "bus.h"
+#include "commands.h"
+#include "keyfile.h"
+#include "modules.h"
+#include "relay.h"
+
+static const char usage[] =
+	"usage: tradebridge run [-c FILE] --store FILE --key FILE [options]\n"
+	"  Run the relay in the foreground; SIGTERM/SIGINT finish the current step and exit,\n"
+	"  SIGHUP re-reads the configuration.\n"
+	"  -c, --config FILE   networks, routes ([{\"from\": A, \"to\": B}]) and policies\n"
+	"                      ({B: {\"types\": [...], \"drop\": [field of data, ...]}}; default deny)\n"
+	"  --store FILE        the relay's SQLite store (created if missing)\n"
+	"  --key FILE          the relay's signing key (tradebridge keygen; mode 0600)\n"
+	"  --admin HOST:PORT   admin API (default 127.0.0.1:9464; needs $TRADEBRIDGE_ADMIN_TOKEN)\n"
+	"  --pub URL --rep URL receipts bus (e.g. ipc:///run/tradebridge/receipts.pub)\n"
+	"  --tls-cert PEM --tls-ca PEM   certificate+key and pinned peers for tls+tcp:// URLs\n"
+	"  --idle MS           sleep when there was nothing to do (default 500)\n";
+
+struct run_opts {
+	const char *config, *store, *key, *admin, *pub, *rep, *tls_cert, *tls_ca;
+	int idle_ms;
+};
+
+struct opened {
+	struct tb_network net;
+	char name[64];
+	const struct tb_adapter_ops *ops;
+	void *conf;
+	void *state;
+};
+
+/* Everything that a SIGHUP rebuilds. */
+struct session {
+	struct tb_json *doc;
+	struct tb_modules *mods;
+	struct opened nets[TB_RELAY_MAX_NETWORKS];
+	size_t n;
+	struct tb_relay *relay;
+	const struct tb_json *policies; /* borrowed from doc */
+};
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+/* Interim sharing policy from the configuration: a destination receives only
+ * the record types it lists, without the data fields it drops. */
+static int config_policy(void *ctx, const char *dest, const struct tb_json *rec,
+                         struct tb_json **out, struct tb_error *err)
+{
+	const struct session *s = ctx;
+	const struct tb_json *p = tb_json_get(s->policies, dest);
+	const char *type = tb_json_string(tb_json_get(rec, "type"));
+	const struct tb_json *types = tb_json_get(p, "types"), *drop = tb_json_get(p, "drop");
+	*out = NULL;
+	int allowed = 0;
+	for (size_t i = 0; type && i < tb_json_len(types); i++) {
+		const char *t = tb_json_string(tb_json_at(types, i));
+		allowed |= t && strcmp(t, type) == 0;
+	}
+	if (!allowed)
+		return 0;
+	*out = tb_json_clone(rec);
+	if (!*out)
+		return tb_error_set(err, TB_ENOMEM, "policy: out of memory");
+	struct tb_json *data = tb_json_get(*out, "data");
+	for (size_t i = 0; data && i < tb_json_len(drop); i++) {
+		const char *f = tb_json_string(tb_json_at(drop, i));
+		if (f)
+			tb_json_object_remove(data, f);
+	}
+	return 0;
+}
+
+static void session_close(struct session *s)
+{
+	tb_relay_free(s->relay);
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->nets[i].ops->close && s->nets[i].state)
+			s->nets[i].ops->close(s->nets[i].state);
+		tb_options_fini(s->nets[i].ops->options, s->nets[i].conf);
+		free(s->nets[i].conf);
+	}
+	if (s->mods) {
+		tb_modules_fini(s->mods);
+		free(s->mods);
+	}
+	tb_json_free(s->doc);
+	memset(s, 0, sizeof *s);
+}
+
+static int open_network(struct session *s, const char *file, const struct tb_json_member *m,
+                        struct tb_error *err)
+{
+	const char *ad = tb_json_string(tb_json_get(m->value, "adapter"));
+	const struct tb_module *mod = ad ? tb_modules_find(s->mods, ad) : NULL;
+	if (!mod)
+		return tb_error_set(err, TB_ECONFIG, "%s: networks.%s: no adapter \"%s\" on the adapter "
+		                    "path (see tradebridge adapters)", file, m->key, ad ? ad : "");
+	if (s->n == TB_RELAY_MAX_NETWORKS || strlen(m->key) >= sizeof s->nets[0].name)
+		return tb_error_set(err, TB_ELIMIT, "%s: networks.%s: too many networks or name too long",
+		                    file, m->key);
+	struct opened *o = &s->nets[s->n];
+	static const char *const ignore[] = {"adapter", NULL};
+	static const struct tb_option none[] = {TB_OPT_END};
+	char scope[96];
+	snprintf(o->name, sizeof o->name, "%s", m->key);
+	snprintf(scope, sizeof scope, "networks.%s", m->key);
+	o->ops = mod->ops;
+	o->conf = calloc(1, mod->ops->conf_size ? mod->ops->conf_size : 1);
+	if (!o->conf)
+		return tb_error_set(err, TB_ENOMEM, "out of memory");
+	s->n++;
+	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = NULL};
+	int rc = tb_options_load(mod->ops->options ? mod->ops->options : none, m->value, &src, ignore,
+	                         o->conf, err);
+	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf};
+	rc = rc ? rc : (o->ops->open ? o->ops->open(&o->net, &o->state, err) : 0);
+	if (rc)
+		tb_error_prefix(err, "network %s", o->name);
+	return rc;
+}
+
+static int add_routes(struct session *s, const char *file, struct tb_error *err)
+{
+	const struct tb_json *routes = tb_json_get(s->doc, "routes");
+	for (size_t i = 0; i < tb_json_len(routes) && routes->type == TB_JSON_ARRAY; i++) {
+		const struct tb_json *r = tb_json_at(routes, i);
+		const char *from = tb_json_string(tb_json_get(r, "from"));
+		const char *to = tb_json_string(tb_json_get(r, "to"));
+		if (!from || !to)
+			return tb_error_set(err, TB_ECONFIG, "%s:%u: routes[%zu]: expected {\"from\": NETWORK, "
+			                    "\"to\": NETWORK}", file, r->line, i);
+		int f = -1, t = -1;
+		for (size_t k = 0; k < s->n; k++) {
+			f = strcmp(s->nets[k].name, from) == 0 ? (int)k : f;
+			t = strcmp(s->nets[k].name, to) == 0 ? (int)k : t;
+		}
+		if (f >= 0 && (!s->nets[f].ops->poll || !s->nets[f].ops->verify))
+			return tb_error_set(err, TB_ECONFIG, "routes[%zu]: %s's adapter cannot be a source "
+			                    "(no poll/verify)", i, from);
+		if (t >= 0 && (!s->nets[t].ops->submit || !s->nets[t].ops->confirm))
+			return tb_error_set(err, TB_ECONFIG, "routes[%zu]: %s's adapter cannot be a "
+			                    "destination (no submit/confirm)", i, to);
+		int rc = tb_relay_add_route(s->relay, from, to, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int session_open(struct session *s, const struct run_opts *o, const uint8_t key[32],
+                        struct tb_error *err)
+{
+	memset(s, 0, sizeof *s);
+	struct tb_relay_config cfg = {.store_path = o->store};
+	memcpy(cfg.key, key, 32);
+	int rc = tb_config_read(o->config, &s->doc, err);
+	const struct tb_json *nets = tb_json_get(s->doc, "networks");
+	if (rc == 0 && (!nets || nets->type != TB_JSON_OBJECT))
+		rc = tb_error_set(err, TB_ECONFIG, "%s: \"networks\" must be an object", o->config);
+	s->policies = tb_json_get(s->doc, "policies");
+	s->mods = rc ? NULL : malloc(sizeof *s->mods);
+	if (rc == 0 && !s->mods)
+		rc = tb_error_set(err, TB_ENOMEM, "out of memory");
+	if (rc == 0) {
+		tb_modules_init(s->mods);
+		rc = tb_modules_open(s->mods, NULL, err);
+	}
+	for (size_t i = 0; rc == 0 && i < tb_json_len(nets); i++)
+		rc = open_network(s, o->config, &nets->u.object.members[i], err);
+	rc = rc ? rc : tb_relay_new(&s->relay, &cfg, err);
+	for (size_t i = 0; rc == 0 && i < s->n; i++)
+		rc = tb_relay_add_network(s->relay, s->nets[i].name, s->nets[i].ops, s->nets[i].state,
+		                          err);
+	rc = rc ? rc : add_routes(s, o->config, err);
+	explicit_bzero(&cfg, sizeof cfg);
+	if (rc) {
+		session_close(s);
+		return rc;
+	}
+	struct tb_relay_hooks h = {.ctx = s, .policy = config_policy};
+	tb_relay_set_hooks(s->relay, &h);
+	return 0;
+}
+
+struct services {
+	struct tb_bus *bus;
+	struct tb_api *api;
+};
+
+static void publish(void *ctx, const struct tb_receipt *r, const char *json)
+{
+	struct tb_error err;
+	(void)r;
+	if (tb_bus_publish(ctx, json, &err))
+		fprintf(stderr, "tradebridge run: %s (subscribers fill the gap by replay)\n", err.msg);
+}
+
+static int metrics(void *ctx, struct tb_buf *out, struct tb_error *err)
+{
+	struct session *s = ctx;
+	return tb_relay_metrics_text(s->relay, out, err);
+}
+
+static int api_start(struct services *sv, struct session *s, const struct run_opts *o,
+                     struct tb_error *err)
+{
+	const char *token = getenv("TRADEBRIDGE_ADMIN_TOKEN");
+	if (!token) {
+		fprintf(stderr, "tradebridge run: admin API off ($TRADEBRIDGE_ADMIN_TOKEN not set)\n");
+		return 0;
+	}
+	struct tb_api_config ac = {.listen = o->admin, .token = token, .store_path = o->store,
+	                           .ctx = s, .metrics = metrics};
+	int rc = tb_api_start(&sv->api, &ac, err);
+	if (rc == 0)
+		fprintf(stderr, "tradebridge run: admin API on port %d\n", tb_api_port(sv->api));
+	return rc;
+}
+
+static int services_start(struct services *sv, struct session *s, const struct run_opts *o,
+                          struct tb_error *err)
+{
+	memset(sv, 0, sizeof *sv);
+	int rc = 0;
+	if (o->pub) {
+		struct tb_bus_config bc = {.pub_url = o->pub, .rep_url = o->rep, .store_path = o->store,
+		                           .tls = {.cert_key_file = o->tls_cert, .ca_file = o->tls_ca}};
+		rc = tb_bus_open(&sv->bus, &bc, err);
+	}
+	return rc ? rc : api_start(sv, s, o, err);
+}
+
+/* Reopen in place: adapters may keep pointers into the session (network names). */
+static void reload(struct session *s, const struct run_opts *o, const uint8_t key[32],
+                   struct services *sv)
+{
+	struct tb_error err;
+	reload_flag = 0;
+	/* Close first: the same store and adapters cannot be open twice; the admin
+	 * API reads the relay's counters, so it stops while the relay is rebuilt. */
+	tb_api_stop(sv->api);
+	sv->api = NULL;
+	session_close(s);
+	if (session_open(s, o, key, &err) != 0) {
+		fprintf(stderr, "tradebridge run: SIGHUP: %s; stopping (the store is intact)\n", err.msg);
+		stop_flag = 1;
+		return;
+	}
+	if (sv->bus)
+		tb_relay_on_receipt(s->relay, publish, sv->bus);
+	if (api_start(sv, s, o, &err) != 0)
+		fprintf(stderr, "tradebridge run: SIGHUP: %s (admin API stays off)\n", err.msg);
+	fprintf(stderr, "tradebridge run: configuration reloaded from %s\n", o->config);
+}
+
+static int run(const struct run_opts *o)
+{
+	uint8_t key[32];
+	struct tb_error err;
+	struct services sv = {0};
+	if (tb_keyfile_read(o->key, key, &err) != 0) {
+		fprintf(stderr, "tradebridge run: %s\n", err.msg);
+		return TB_EXIT_USAGE;
+	}
+	struct session *s = calloc(1, sizeof *s);
+	int status = TB_EXIT_USAGE;
+	if (!s) {
+		fprintf(stderr, "tradebridge run: out of memory\n");
+		goto out;
+	}
+	if (session_open(s, o, key, &err) != 0 || services_start(&sv, s, o, &err) != 0) {
+		fprintf(stderr, "tradebridge run: %s\n", err.msg);
+		goto out;
+	}
+	if (sv.bus)
+		tb_relay_on_receipt(s->relay, publish, sv.bus);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "tradebridge run: relay running with %zu networks (store %s)\n", s->n, o->store);
+	status = TB_EXIT_OK;
+	while (!stop_flag) {
+		size_t work = 0;
+		if (reload_flag) {
+			reload(s, o, key, &sv);
+			continue;
+		}
+		if (tb_relay_step(s->relay, &work, &err) != 0)
+			fprintf(stderr, "tradebridge run: %s\n", err.msg); /* retried next step */
+		if (work == 0 && !stop_flag && !reload_flag) {
+			struct timespec ts = {o->idle_ms / 1000, (long)(o->idle_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	fprintf(stderr, "tradebridge run: stopped\n");
+out:
+	tb_api_stop(sv.api);
+	tb_bus_close(sv.bus);
+	if (s && (s->relay || s->doc))
+		session_close(s);
+	free(s);
+	explicit_bzero(key, sizeof key);
+	return status;
+}
+
+int tb_cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"store", required_argument, NULL, 's'},
+		{"key", required_argument, NULL, 'k'},    {"admin", required_argument, NULL, 'a'},
+		{"pub", required_argument, NULL, 'p'},    {"rep", required_argument, NULL, 'r'},
+		{"tls-cert", required_argument, NULL, 'T'}, {"tls-ca", required_argument, NULL, 'C'},
+		{"idle", required_argument, NULL, 'i'},   {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	struct run_opts o = {.idle_ms = 500};
+	const char *config = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hc:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 's': o.store = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'a': o.admin = optarg; break;
+		case 'p': o.pub = optarg; break;
+		case 'r': o.rep = optarg; break;
+		case 'T': o.tls_cert = optarg; break;
+		case 'C': o.tls_ca = optarg; break;
+		case 'i': o.idle_ms = atoi(optarg) > 0 ? atoi(optarg) : 500; break;
+		case 'h': return fputs(usage, stdout) < 0 ? TB_EXIT_USAGE : TB_EXIT_OK;
+		default: return tb_cli_bad_option("run", argv);
+		}
+	}
+	if (optind < argc)
+		return tb_cli_usage("run", "unexpected argument");
+	if (!o.store || !o.key)
+		return tb_cli_usage("run", "--store FILE and --key FILE are required");
+	if (o.rep && !o.pub)
+		return tb_cli_usage("run", "--rep needs --pub");
+	o.config = tb_cli_config_path(config);
+	return run(&o);
+}

@@ -1,0 +1,699 @@
+/* The relay loop. One thread drives it (tb_relay_step); other threads (admin
+ * API) only read the counters, under the mutex. Invariants: a batch's records,
+ * outbox rows and cursor commit together or not at all; a destination gets the
+ * same idempotency key on every attempt; INVALID records are kept, never routed. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "crypto/hash.h"
+#include "lib/hex.h"
+#include "relay.h"
+
+struct net {
+	char name[64];
+	const struct tb_adapter_ops *ops;
+	void *state;
+	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed;
+};
+
+struct route {
+	int from, to;
+};
+
+static const int64_t latency_bounds[TB_RELAY_LATENCY_BUCKETS - 1] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
+struct tb_relay {
+	struct tb_store store;
+	uint8_t key[32];
+	struct tb_retry_policy retry;
+	int64_t lease_ms, high_water, confirm_ms;
+	size_t claim_max;
+	struct net nets[TB_RELAY_MAX_NETWORKS];
+	size_t n_nets;
+	struct route routes[TB_RELAY_MAX_ROUTES];
+	size_t n_routes;
+	struct tb_relay_hooks hooks;
+	tb_relay_receipt_fn on_receipt;
+	void *on_receipt_ctx;
+	pthread_mutex_t mu; /* guards what follows */
+	int64_t pending, dead_total, receipts;
+	uint64_t latency[TB_RELAY_LATENCY_BUCKETS];
+	double latency_sum_s;
+	uint64_t latency_count;
+};
+
+int64_t tb_relay_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void defaults(struct tb_relay *r, const struct tb_relay_config *cfg)
+{
+	r->retry = cfg->retry;
+	if (r->retry.max_attempts <= 0)
+		r->retry.max_attempts = 8;
+	if (r->retry.base_ms <= 0)
+		r->retry.base_ms = 1000;
+	if (r->retry.max_ms <= 0)
+		r->retry.max_ms = 300000;
+	r->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 30000;
+	r->confirm_ms = cfg->confirm_ms > 0 ? cfg->confirm_ms : 1000;
+	r->claim_max = cfg->claim_max > 0 ? cfg->claim_max : 64;
+	if (r->claim_max > 1024)
+		r->claim_max = 1024;
+	r->high_water = cfg->outbox_high_water > 0 ? cfg->outbox_high_water : 10000;
+}
+
+int tb_relay_new(struct tb_relay **out, const struct tb_relay_config *cfg, struct tb_error *err)
+{
+	struct tb_relay *r = calloc(1, sizeof *r);
+	if (!r)
+		return tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	defaults(r, cfg);
+	memcpy(r->key, cfg->key, 32);
+	pthread_mutex_init(&r->mu, NULL);
+	int rc = tb_store_open(&r->store, cfg->store_path, 0, err);
+	struct tb_store_stats s;
+	if (rc == 0)
+		rc = r->store.ops->stats(r->store.state, &s, err);
+	if (rc != 0) {
+		tb_relay_free(r);
+		return rc;
+	}
+	r->pending = s.pending;
+	r->dead_total = s.dead;
+	r->receipts = s.receipts;
+	*out = r;
+	return 0;
+}
+
+void tb_relay_free(struct tb_relay *r)
+{
+	if (!r)
+		return;
+	tb_store_close(&r->store);
+	explicit_bzero(r->key, sizeof r->key);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static int find_net(const struct tb_relay *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_nets; i++)
+		if (strcmp(r->nets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int tb_relay_add_network(struct tb_relay *r, const char *name, const struct tb_adapter_ops *ops,
+                         void *state, struct tb_error *err)
+{
+	if (r->n_nets == TB_RELAY_MAX_NETWORKS)
+		return tb_error_set(err, TB_ELIMIT, "relay: more than %d networks",
+		                    TB_RELAY_MAX_NETWORKS);
+	if (strlen(name) >= sizeof r->nets[0].name || find_net(r, name) >= 0)
+		return tb_error_set(err, TB_ECONFIG, "relay: network \"%s\": name too long or "
+		                    "already used", name);
+	struct net *n = &r->nets[r->n_nets++];
+	memset(n, 0, sizeof *n);
+	strcpy(n->name, name);
+	n->ops = ops;
+	n->state = state;
+	return 0;
+}
+
+int tb_relay_add_route(struct tb_relay *r, const char *from, const char *to, struct tb_error *err)
+{
+	int f = find_net(r, from), t = find_net(r, to);
+	if (f < 0 || t < 0)
+		return tb_error_set(err, TB_ECONFIG, "relay: route %s -> %s: unknown network \"%s\"",
+		                    from, to, f < 0 ? from : to);
+	if (f == t)
+		return tb_error_set(err, TB_ECONFIG, "relay: route %s -> %s goes nowhere", from, to);
+	if (r->n_routes == TB_RELAY_MAX_ROUTES)
+		return tb_error_set(err, TB_ELIMIT, "relay: more than %d routes", TB_RELAY_MAX_ROUTES);
+	r->routes[r->n_routes++] = (struct route){f, t};
+	return 0;
+}
+
+void tb_relay_set_hooks(struct tb_relay *r, const struct tb_relay_hooks *h)
+{
+	r->hooks = *h;
+}
+
+void tb_relay_on_receipt(struct tb_relay *r, tb_relay_receipt_fn fn, void *ctx)
+{
+	r->on_receipt = fn;
+	r->on_receipt_ctx = ctx;
+}
+
+struct tb_store *tb_relay_store(struct tb_relay *r)
+{
+	return &r->store;
+}
+
+/* --- ingest ------------------------------------------------------------------ */
+
+static const char *verdict_name(enum tb_verdict v)
+{
+	return v == TB_VALID ? "VALID" : v == TB_INVALID ? "INVALID" : "UNKNOWN";
+}
+
+static int set_string(struct tb_json *o, const char *k, const char *v)
+{
+	struct tb_json *s = tb_json_new_string(v, strlen(v));
+	return s ? tb_json_object_set(o, k, strlen(k), s) : TB_ENOMEM;
+}
+
+/* Without a mapping hook the record wraps the native document unchanged. */
+static int default_translate(const char *network, const struct tb_native *in,
+                             const struct tb_proof *p, struct tb_json **out)
+{
+	struct tb_json *o = tb_json_new_object(), *src = tb_json_new_object();
+	struct tb_json *data = in->doc ? tb_json_clone(in->doc) : tb_json_new_null();
+	int rc = (o && src && data) ? 0 : TB_ENOMEM;
+	rc = rc ? rc : set_string(o, "schema", "tradebridge/1");
+	rc = rc ? rc : set_string(o, "type", in->doctype);
+	rc = rc ? rc : set_string(o, "key", in->locator);
+	rc = rc ? rc : set_string(src, "network", network);
+	rc = rc ? rc : set_string(src, "locator", in->locator);
+	rc = rc ? rc : set_string(src, "verdict", verdict_name(p->verdict));
+	rc = rc ? rc : set_string(src, "proof", p->kind);
+	if (rc == 0) {
+		rc = tb_json_object_set(o, "source", 6, src);
+		src = NULL;
+	}
+	if (rc == 0) {
+		rc = tb_json_object_set(o, "data", 4, data);
+		data = NULL;
+	}
+	tb_json_free(src);
+	tb_json_free(data);
+	if (rc != 0) {
+		tb_json_free(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+static int canonical_text(const struct tb_json *j, struct tb_buf *b, struct tb_error *err)
+{
+	tb_buf_reset(b);
+	int rc = tb_json_write_canonical(j, b, err);
+	if (rc == 0 && b->len == 0)
+		rc = tb_buf_puts(b, "");
+	return rc;
+}
+
+static void fill_record(struct tb_store_record *rec, const struct net *n,
+                        const struct tb_native *in, const struct tb_proof *p,
+                        const struct tb_json *canon, const struct tb_buf *body)
+{
+	uint8_t h[32];
+	char hex[65];
+	memset(rec, 0, sizeof *rec);
+	tb_sha256(body->data, body->len, h);
+	tb_hex_encode(h, 32, hex);
+	snprintf(rec->record_id, sizeof rec->record_id, "sha256:%s", hex);
+	const char *key = canon ? tb_json_string(tb_json_get(canon, "key")) : NULL;
+	snprintf(rec->key, sizeof rec->key, "%s", key ? key : in->locator);
+	snprintf(rec->network, sizeof rec->network, "%s", n->name);
+	snprintf(rec->locator, sizeof rec->locator, "%s", in->locator);
+	snprintf(rec->verdict, sizeof rec->verdict, "%s", verdict_name(p->verdict));
+	snprintf(rec->reason, sizeof rec->reason, "%s", p->reason);
+	rec->body = (const char *)body->data;
+}
+
+/* Offer a stored VALID record to every route from this network. */
+static int route_record(struct tb_relay *r, int from, int64_t rec_id, const struct tb_json *canon,
+                        struct tb_buf *payload, int64_t now, int64_t *added, struct tb_error *err)
+{
+	for (size_t i = 0; i < r->n_routes; i++) {
+		if (r->routes[i].from != from || !r->hooks.policy)
+			continue;
+		const char *dest = r->nets[r->routes[i].to].name;
+		struct tb_json *out = NULL;
+		int rc = r->hooks.policy(r->hooks.ctx, dest, canon, &out, err);
+		if (rc == 0 && out)
+			rc = canonical_text(out, payload, err);
+		if (rc == 0 && out) {
+			rc = r->store.ops->outbox_add(r->store.state, rec_id, dest,
+			                              (const char *)payload->data, now, err);
+			(*added)++;
+		}
+		tb_json_free(out);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+struct ingest_tally {
+	size_t taken;
+	uint64_t valid, invalid;
+	int64_t added;
+};
+
+static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
+                     const struct tb_proof *p, struct ingest_tally *t, struct tb_error *err)
+{
+	struct net *n = &r->nets[ni];
+	struct tb_json *canon = NULL;
+	struct tb_buf body, payload;
+	tb_buf_init(&body, 0);
+	tb_buf_init(&payload, 0);
+	int rc = 0;
+	if (p->verdict == TB_VALID)
+		rc = r->hooks.translate ? r->hooks.translate(r->hooks.ctx, n->name, in, p, &canon, err)
+		                        : default_translate(n->name, in, p, &canon);
+	else if (in->doc)
+		canon = tb_json_clone(in->doc); /* INVALID: kept as seen, with the reason */
+	if (rc == 0 && !canon)
+		canon = tb_json_new_null();
+	rc = rc ? rc : canonical_text(canon, &body, err);
+	struct tb_store_record rec;
+	int created = 0;
+	if (rc == 0) {
+		fill_record(&rec, n, in, p, canon, &body);
+		rc = r->store.ops->record_put(r->store.state, &rec, &created, err);
+	}
+	if (rc == 0 && p->verdict == TB_VALID)
+		rc = route_record(r, ni, rec.id, canon, &payload, tb_relay_now_ms(), &t->added, err);
+	if (rc == 0) {
+		t->taken++;
+		t->valid += p->verdict == TB_VALID;
+		t->invalid += p->verdict == TB_INVALID;
+	}
+	tb_json_free(canon);
+	tb_buf_fini(&body);
+	tb_buf_fini(&payload);
+	return rc;
+}
+
+/* Verify and keep every item; TB_EUNAVAIL when one is UNKNOWN (retry the batch). */
+static int keep_batch(struct tb_relay *r, int ni, const struct tb_batch *b,
+                      struct ingest_tally *t, struct tb_error *err)
+{
+	struct net *n = &r->nets[ni];
+	for (size_t i = 0; i < b->len; i++) {
+		struct tb_proof p;
+		memset(&p, 0, sizeof p);
+		int rc = n->ops->verify(n->state, &b->items[i], &p, err);
+		if (rc == 0 && p.verdict == TB_UNKNOWN)
+			rc = tb_error_set(err, TB_EUNAVAIL, "%s: %s: verification UNKNOWN: %s", n->name,
+			                  b->items[i].locator, p.reason);
+		else if (rc == TB_EUNAVAIL)
+			tb_error_prefix(err, "%s: %s", n->name, b->items[i].locator);
+		if (rc == 0)
+			rc = keep_item(r, ni, &b->items[i], &p, t, err);
+		tb_proof_fini(&p);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int below_high_water(struct tb_relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	int ok = r->pending < r->high_water;
+	pthread_mutex_unlock(&r->mu);
+	return ok;
+}
+
+int tb_relay_ingest(struct tb_relay *r, const char *network, size_t *taken, struct tb_error *err)
+{
+	int ni = find_net(r, network);
+	*taken = 0;
+	if (ni < 0)
+		return tb_error_set(err, TB_ENOTFOUND, "relay: no network \"%s\"", network);
+	if (!below_high_water(r))
+		return 0; /* backpressure: let delivery catch up */
+	struct net *n = &r->nets[ni];
+	struct tb_cursor cur;
+	struct tb_batch b;
+	memset(&b, 0, sizeof b);
+	int rc = r->store.ops->cursor_get(r->store.state, n->name, &cur, err);
+	rc = rc ? rc : n->ops->poll(n->state, &cur, &b, err);
+	if (rc == 0 && b.len == 0 && strcmp(b.next.value, cur.value) == 0) {
+		tb_batch_fini(&b);
+		return 0;
+	}
+	struct ingest_tally t = {0};
+	rc = rc ? rc : r->store.ops->begin(r->store.state, err);
+	if (rc == 0) {
+		rc = keep_batch(r, ni, &b, &t, err);
+		rc = rc ? rc : r->store.ops->cursor_set(r->store.state, n->name, &b.next, err);
+		rc = rc ? rc : r->store.ops->commit(r->store.state, err);
+		if (rc)
+			r->store.ops->rollback(r->store.state);
+	}
+	tb_batch_fini(&b);
+	pthread_mutex_lock(&r->mu);
+	if (rc == 0) {
+		n->ingested += t.taken;
+		n->verified += t.valid;
+		n->invalid += t.invalid;
+		r->pending += t.added;
+		*taken = t.taken;
+	} else if (rc == TB_EUNAVAIL) {
+		n->unknown++;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+/* --- delivery ------------------------------------------------------------------ */
+
+static uint32_t jitter(void)
+{
+	uint32_t j = 0;
+	if (getrandom(&j, sizeof j, GRND_NONBLOCK) != sizeof j)
+		j = (uint32_t)tb_relay_now_ms() * 2654435761u;
+	return j;
+}
+
+static void observe_latency(struct tb_relay *r, int64_t ms)
+{
+	size_t b = 0;
+	while (b < TB_RELAY_LATENCY_BUCKETS - 1 && ms > latency_bounds[b])
+		b++;
+	r->latency[b]++;
+	r->latency_sum_s += (double)ms / 1000.0;
+	r->latency_count++;
+}
+
+/* What one attempt came to; the store is written for the whole round at once. */
+struct outcome {
+	enum { OUT_CONFIRMED, OUT_PENDING, OUT_FAILED } kind;
+	int permanent;
+	char txref[256];           /* OUT_PENDING: what to confirm next time */
+	struct net *dst;
+	char why[TB_ERROR_MAX];
+	struct tb_receipt receipt; /* OUT_CONFIRMED: filled but for seq, prev, sig */
+};
+
+static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, const char *txref,
+                        struct tb_receipt *out, struct tb_error *err)
+{
+	struct tb_store_record rec;
+	memset(out, 0, sizeof *out);
+	int rc = r->store.ops->record_get(r->store.state, row->record, &rec, err);
+	if (rc)
+		return rc;
+	snprintf(out->record, sizeof out->record, "%s", rec.record_id);
+	snprintf(out->source_network, sizeof out->source_network, "%s", rec.network);
+	snprintf(out->source_locator, sizeof out->source_locator, "%s", rec.locator);
+	snprintf(out->verdict, sizeof out->verdict, "%s", rec.verdict);
+	snprintf(out->destination, sizeof out->destination, "%s", row->destination);
+	snprintf(out->txref, sizeof out->txref, "%s", txref);
+	snprintf(out->status, sizeof out->status, "confirmed");
+	tb_receipt_now(out->time);
+	tb_store_record_fini(&rec);
+	return 0;
+}
+
+/* Submit and confirm one row (no store writes). Errors are only configuration
+ * errors; what the destination says goes into o. */
+static int attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct outcome *o,
+                   struct tb_error *err)
+{
+	int di = find_net(r, row->destination);
+	if (di < 0)
+		return tb_error_set(err, TB_ECONFIG, "relay: outbox row %" PRId64 " is for network "
+		                    "\"%s\", which is not configured", row->id, row->destination);
+	o->dst = &r->nets[di];
+	struct tb_native nat;
+	struct tb_txref ref;
+	struct tb_status st;
+	struct tb_error aerr;
+	memset(&nat, 0, sizeof nat);
+	memset(&ref, 0, sizeof ref);
+	memset(&st, 0, sizeof st);
+	snprintf(nat.locator, sizeof nat.locator, "%s", row->idem_key);
+	int rc = 0;
+	if (row->txref[0]) {
+		snprintf(ref.ref, sizeof ref.ref, "%s", row->txref); /* in flight: only confirm */
+	} else {
+		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, &aerr);
+		rc = rc ? rc : o->dst->ops->submit(o->dst->state, &nat, row->idem_key, &ref, &aerr);
+	}
+	rc = rc ? rc : o->dst->ops->confirm(o->dst->state, &ref, &st, &aerr);
+	tb_json_free(nat.doc);
+	if (rc != 0) {
+		o->kind = OUT_FAILED;
+		o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
+		snprintf(o->why, sizeof o->why, "%s", aerr.msg);
+	} else if (st.state == TB_PENDING) {
+		o->kind = OUT_PENDING; /* confirmed again later, not resubmitted */
+		snprintf(o->txref, sizeof o->txref, "%s", ref.ref);
+	} else if (st.state == TB_FAILED) {
+		o->kind = OUT_FAILED;
+		snprintf(o->why, sizeof o->why, "%s", st.reason[0] ? st.reason : "failed at the "
+		         "destination");
+	} else {
+		o->kind = OUT_CONFIRMED;
+		return fill_receipt(r, row, ref.ref, &o->receipt, err);
+	}
+	return 0;
+}
+
+/* One transaction for the round: failures with their backoff, receipts appended. */
+static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
+                        struct outcome *outs, size_t n, int64_t now, struct tb_error *err)
+{
+	int64_t *ids = calloc(n ? n : 1, sizeof *ids);
+	struct tb_receipt *rs = calloc(n ? n : 1, sizeof *rs);
+	size_t k = 0;
+	int rc = (ids && rs) ? r->store.ops->begin(r->store.state, err)
+	                     : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (outs[i].kind == OUT_FAILED)
+			rc = r->store.ops->outbox_fail(r->store.state, rows[i].id, now, outs[i].why,
+			                               &r->retry, jitter(), outs[i].permanent, err);
+		else if (outs[i].kind == OUT_PENDING)
+			rc = r->store.ops->outbox_submitted(r->store.state, rows[i].id, outs[i].txref,
+			                                    now + r->confirm_ms, err);
+		else if (outs[i].kind == OUT_CONFIRMED) {
+			ids[k] = rows[i].id;
+			rs[k++] = outs[i].receipt;
+		}
+	}
+	rc = rc ? rc : tb_store_append_receipts(&r->store, ids, rs, k, r->key, err);
+	rc = rc ? rc : r->store.ops->commit(r->store.state, err);
+	if (rc)
+		r->store.ops->rollback(r->store.state);
+	for (size_t i = 0, j = 0; rc == 0 && i < n; i++)
+		if (outs[i].kind == OUT_CONFIRMED)
+			outs[i].receipt = rs[j++]; /* with seq, prev and signature */
+	free(ids);
+	free(rs);
+	return rc;
+}
+
+static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
+                          const struct outcome *outs, size_t n, int64_t now)
+{
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < n; i++) {
+		struct net *d = outs[i].dst;
+		if (outs[i].kind == OUT_CONFIRMED) {
+			d->delivered++;
+			r->pending--;
+			r->receipts++;
+			observe_latency(r, now - rows[i].created_ms);
+		} else if (outs[i].kind == OUT_FAILED) {
+			d->failed++;
+			if (outs[i].permanent || rows[i].attempts + 1 >= r->retry.max_attempts) {
+				d->dead++;
+				r->dead_total++;
+				r->pending--;
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (size_t i = 0; r->on_receipt && i < n; i++) {
+		if (outs[i].kind != OUT_CONFIRMED)
+			continue;
+		struct tb_buf json;
+		struct tb_error err;
+		tb_buf_init(&json, TB_RECEIPT_MAX_BYTES);
+		if (tb_receipt_write(&outs[i].receipt, &json, &err) == 0)
+			r->on_receipt(r->on_receipt_ctx, &outs[i].receipt, (const char *)json.data);
+		tb_buf_fini(&json);
+	}
+}
+
+int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, struct tb_error *err)
+{
+	struct tb_outbox_row *rows = calloc(r->claim_max, sizeof *rows);
+	struct outcome *outs = calloc(r->claim_max, sizeof *outs);
+	size_t n = 0;
+	*delivered = 0;
+	int rc = (rows && outs) ? r->store.ops->outbox_claim(r->store.state, now_ms, r->lease_ms,
+	                                                     rows, r->claim_max, &n, err)
+	                        : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = attempt(r, &rows[i], &outs[i], err);
+	rc = rc ? rc : record_round(r, rows, outs, n, now_ms, err);
+	if (rc == 0) {
+		publish_round(r, rows, outs, n, now_ms);
+		for (size_t i = 0; i < n; i++)
+			*delivered += outs[i].kind == OUT_CONFIRMED;
+	}
+	for (size_t i = 0; i < n; i++)
+		tb_outbox_row_fini(&rows[i]);
+	free(rows);
+	free(outs);
+	return rc;
+}
+
+int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err)
+{
+	struct tb_error first;
+	int first_rc = 0;
+	*work = 0;
+	/* One network's trouble never stops the others or delivery: note it, go on. */
+	for (size_t i = 0; i < r->n_nets; i++) {
+		int source = 0;
+		for (size_t k = 0; k < r->n_routes; k++)
+			source |= r->routes[k].from == (int)i;
+		if (!source)
+			continue;
+		size_t taken = 0;
+		int rc = tb_relay_ingest(r, r->nets[i].name, &taken, err);
+		if (rc && rc != TB_EUNAVAIL && !first_rc) {
+			first_rc = rc;
+			first = *err;
+		}
+		*work += taken;
+	}
+	size_t done = 0;
+	int rc = tb_relay_deliver(r, tb_relay_now_ms(), &done, err);
+	*work += done;
+	if (rc == 0 && first_rc) {
+		*err = first;
+		rc = first_rc;
+	}
+	return rc;
+}
+
+int tb_relay_run(struct tb_relay *r, volatile sig_atomic_t *stop, int idle_ms,
+                 struct tb_error *err)
+{
+	while (!*stop) {
+		size_t work = 0;
+		int rc = tb_relay_step(r, &work, err);
+		if (rc)
+			return rc;
+		if (work == 0 && !*stop) {
+			struct timespec ts = {idle_ms / 1000, (long)(idle_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+int tb_relay_redrive(struct tb_relay *r, int64_t id, int *count, struct tb_error *err)
+{
+	int rc = r->store.ops->dead_redrive(r->store.state, id, tb_relay_now_ms(), count, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&r->mu);
+		r->pending += *count;
+		r->dead_total -= *count;
+		pthread_mutex_unlock(&r->mu);
+	}
+	return rc;
+}
+
+void tb_relay_counts(struct tb_relay *r, struct tb_relay_counts *out)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->n_nets; i++) {
+		out->ingested += r->nets[i].ingested;
+		out->verified += r->nets[i].verified;
+		out->invalid += r->nets[i].invalid;
+		out->unknown += r->nets[i].unknown;
+		out->delivered += r->nets[i].delivered;
+		out->failed += r->nets[i].failed;
+		out->dead += r->nets[i].dead;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+static int per_network(struct tb_relay *r, struct tb_buf *o, const char *name, const char *help,
+                       size_t offset)
+{
+	int rc = tb_buf_printf(o, "# HELP tradebridge_%s_total %s\n# TYPE tradebridge_%s_total "
+	                          "counter\n", name, help, name);
+	for (size_t i = 0; rc == 0 && i < r->n_nets; i++) {
+		const uint64_t *v = (const uint64_t *)((const char *)&r->nets[i] + offset);
+		rc = tb_buf_printf(o, "tradebridge_%s_total{network=\"%s\"} %" PRIu64 "\n", name,
+		                   r->nets[i].name, *v);
+	}
+	return rc;
+}
+
+static int latency_text(struct tb_relay *r, struct tb_buf *o)
+{
+	int rc = tb_buf_puts(o, "# HELP tradebridge_delivery_latency_seconds From outbox to "
+	                        "confirmed receipt.\n# TYPE tradebridge_delivery_latency_seconds "
+	                        "histogram\n");
+	uint64_t cum = 0;
+	for (size_t b = 0; rc == 0 && b < TB_RELAY_LATENCY_BUCKETS; b++) {
+		cum += r->latency[b];
+		if (b < TB_RELAY_LATENCY_BUCKETS - 1)
+			rc = tb_buf_printf(o, "tradebridge_delivery_latency_seconds_bucket{le=\"%g\"} %"
+			                   PRIu64 "\n", (double)latency_bounds[b] / 1000.0, cum);
+		else
+			rc = tb_buf_printf(o, "tradebridge_delivery_latency_seconds_bucket{le=\"+Inf\"} %"
+			                   PRIu64 "\n", cum);
+	}
+	if (rc == 0)
+		rc = tb_buf_printf(o, "tradebridge_delivery_latency_seconds_sum %.6f\n"
+		                      "tradebridge_delivery_latency_seconds_count %" PRIu64 "\n",
+		                   r->latency_sum_s, r->latency_count);
+	return rc;
+}
+
+int tb_relay_metrics_text(struct tb_relay *r, struct tb_buf *o, struct tb_error *err)
+{
+	pthread_mutex_lock(&r->mu);
+	int rc = per_network(r, o, "records_ingested", "Records taken from a source network.",
+	                     offsetof(struct net, ingested));
+	rc = rc ? rc : per_network(r, o, "records_verified", "Records whose proof was VALID.",
+	                           offsetof(struct net, verified));
+	rc = rc ? rc : per_network(r, o, "records_invalid", "Records whose proof was INVALID.",
+	                           offsetof(struct net, invalid));
+	rc = rc ? rc : per_network(r, o, "verify_unknown", "Batches held back: verification UNKNOWN.",
+	                           offsetof(struct net, unknown));
+	rc = rc ? rc : per_network(r, o, "records_delivered", "Deliveries confirmed, per destination.",
+	                           offsetof(struct net, delivered));
+	rc = rc ? rc : per_network(r, o, "delivery_failures", "Failed delivery attempts.",
+	                           offsetof(struct net, failed));
+	rc = rc ? rc : per_network(r, o, "records_dead", "Outbox rows moved to dead letters.",
+	                           offsetof(struct net, dead));
+	rc = rc ? rc : tb_buf_printf(o, "# HELP tradebridge_outbox_depth Rows waiting for delivery.\n"
+	                                "# TYPE tradebridge_outbox_depth gauge\n"
+	                                "tradebridge_outbox_depth %" PRId64 "\n"
+	                                "# HELP tradebridge_dead_letters Rows in the dead-letter state.\n"
+	                                "# TYPE tradebridge_dead_letters gauge\n"
+	                                "tradebridge_dead_letters %" PRId64 "\n"
+	                                "# HELP tradebridge_receipts Receipts in the log.\n"
+	                                "# TYPE tradebridge_receipts gauge\n"
+	                                "tradebridge_receipts %" PRId64 "\n",
+	                             r->pending, r->dead_total, r->receipts);
+	rc = rc ? rc : latency_text(r, o);
+	pthread_mutex_unlock(&r->mu);
+	return rc ? tb_error_set(err, rc, "metrics: output too large") : 0;
+}

@@ -1,0 +1,133 @@
+/* The relay's durable state behind a small ops table (curl vtls style): SQLite
+ * now (sqlite.c), PostgreSQL later as another table of the same functions.
+ * Invariants every backend keeps: a record version is never overwritten; an
+ * outbox row moves pending -> delivered exactly once, in the same transaction
+ * that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap. */
+#ifndef TB_STORE_H
+#define TB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adapter.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "receipt.h"
+
+enum tb_outbox_state { TB_OUTBOX_PENDING, TB_OUTBOX_DELIVERED, TB_OUTBOX_DEAD };
+
+/* A record as kept: body is its canonical JSON (or, for INVALID, what was seen). */
+struct tb_store_record {
+	int64_t id;          /* the store's row id (filled by put) */
+	char record_id[80];  /* content id, unique */
+	char key[256];       /* business key: versions of one key form its history */
+	int64_t version;     /* 1, 2, ... per key, assigned by the store */
+	char network[64];
+	char locator[256];
+	char verdict[16];    /* VALID / INVALID */
+	char reason[512];    /* why, for INVALID */
+	const char *body;    /* put: borrowed; get: owned by the caller (free()) */
+};
+
+struct tb_outbox_row {
+	int64_t id;
+	int64_t record;      /* records.id */
+	char destination[64];
+	char idem_key[80];
+	enum tb_outbox_state state;
+	int attempts;
+	int64_t next_ms;     /* earliest next attempt, ms since the epoch */
+	char reason[256];    /* last failure / why dead */
+	char *payload;       /* what to deliver (policy-filtered JSON); owned, free() */
+	int64_t created_ms;  /* when it entered the outbox */
+	char txref[256];     /* set while a submission awaits confirmation */
+};
+
+struct tb_retry_policy {
+	int max_attempts;    /* dead after this many failures */
+	int64_t base_ms;     /* first delay */
+	int64_t max_ms;      /* cap on a delay */
+};
+
+struct tb_store_stats {
+	int64_t records, invalid, pending, delivered, dead, receipts;
+};
+
+/* Called with each receipt in a range; return nonzero to stop (returned as is). */
+typedef int (*tb_receipt_fn)(void *ctx, const struct tb_receipt *r, const char *json);
+
+struct tb_store_ops {
+	const char *name; /* "sqlite" */
+	int (*open)(const char *path, int readonly, void **state, struct tb_error *err);
+	void (*close)(void *state);
+	int (*begin)(void *state, struct tb_error *err);
+	int (*commit)(void *state, struct tb_error *err);
+	void (*rollback)(void *state);
+	int (*cursor_get)(void *state, const char *network, struct tb_cursor *out,
+	                  struct tb_error *err);
+	int (*cursor_set)(void *state, const char *network, const struct tb_cursor *c,
+	                  struct tb_error *err);
+	int (*record_put)(void *state, struct tb_store_record *rec, int *created,
+	                  struct tb_error *err);
+	int (*record_get)(void *state, int64_t id, struct tb_store_record *out,
+	                  struct tb_error *err);
+	int (*record_by_id)(void *state, const char *record_id, struct tb_store_record *out,
+	                    struct tb_error *err);
+	int (*record_history)(void *state, const char *key, struct tb_store_record *out,
+	                      size_t max, size_t *n, struct tb_error *err);
+	int (*outbox_add)(void *state, int64_t record, const char *destination,
+	                  const char *payload, int64_t now_ms, struct tb_error *err);
+	int (*outbox_claim)(void *state, int64_t now_ms, int64_t lease_ms,
+	                    struct tb_outbox_row *rows, size_t max, size_t *n,
+	                    struct tb_error *err);
+	int (*outbox_get)(void *state, int64_t id, struct tb_outbox_row *out,
+	                  struct tb_error *err);
+	int (*outbox_fail)(void *state, int64_t id, int64_t now_ms, const char *reason,
+	                   const struct tb_retry_policy *p, uint32_t jitter, int permanent,
+	                   struct tb_error *err);
+	/* A submission is in flight as txref: confirm it (not resubmit) from next_ms on. */
+	int (*outbox_submitted)(void *state, int64_t id, const char *txref, int64_t next_ms,
+	                        struct tb_error *err);
+	int (*outbox_delivered)(void *state, int64_t id, const char *txref,
+	                        const struct tb_receipt *r, struct tb_error *err);
+	int (*dead_list)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
+	                 struct tb_error *err);
+	int (*dead_redrive)(void *state, int64_t id, int64_t now_ms, int *count,
+	                    struct tb_error *err);
+	int (*receipt_last)(void *state, uint64_t *seq, uint8_t hash[32], struct tb_error *err);
+	int (*receipt_range)(void *state, uint64_t from, size_t max, tb_receipt_fn fn, void *ctx,
+	                     struct tb_error *err);
+	int (*receipt_by_record)(void *state, const char *record_id, tb_receipt_fn fn, void *ctx,
+	                         struct tb_error *err);
+	int (*stats)(void *state, struct tb_store_stats *out, struct tb_error *err);
+};
+
+extern const struct tb_store_ops tb_store_sqlite;
+
+struct tb_store {
+	const struct tb_store_ops *ops;
+	void *state;
+};
+
+/* Open the store at path ("sqlite:FILE" or a plain file name = SQLite). */
+int tb_store_open(struct tb_store *st, const char *path, int readonly, struct tb_error *err);
+void tb_store_close(struct tb_store *st);
+
+/* The delay before attempt attempts+1: base*2^(attempts-1) capped at max, then
+ * "equal jitter": half fixed, half scaled by jitter/2^32. */
+int64_t tb_store_backoff_ms(const struct tb_retry_policy *p, int attempts, uint32_t jitter);
+
+/* Mark row delivered and append its receipt (next seq, prev = last hash, signed
+ * with key) in one transaction; r gets the receipt as stored. */
+int tb_store_deliver(struct tb_store *st, int64_t row, const char *txref,
+                     struct tb_receipt *r, const uint8_t key[32], struct tb_error *err);
+/* The same for n rows inside the caller's open transaction (one commit, one
+ * fsync for the lot): rs[i] gets seq and prev, is signed, and is appended. */
+int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                             size_t n, const uint8_t key[32], struct tb_error *err);
+
+void tb_store_record_fini(struct tb_store_record *r);
+void tb_outbox_row_fini(struct tb_outbox_row *r);
+const char *tb_outbox_state_name(enum tb_outbox_state s);
+
+#endif

@@ -1,0 +1,189 @@
+/* The admin API: loopback by default (a public address is refused unless
+ * allowed), 401 without the exact bearer token, Prometheus metrics, receipts by
+ * sequence and by record id, dead letters with their reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "fake_adapters.h"
+#include "lib/http.h"
+#include "relay.h"
+
+#define TOKEN "0123456789abcdef-admin-token"
+
+static char dir[64];
+
+static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
+                     struct tb_error *err)
+{
+	(void)ctx, (void)dest, (void)err;
+	*out = tb_json_clone(rec);
+	return *out ? 0 : TB_ENOMEM;
+}
+
+static int metrics(void *ctx, struct tb_buf *out, struct tb_error *err)
+{
+	return tb_relay_metrics_text(ctx, out, err);
+}
+
+static long get(int port, const char *path, const char *token, struct tb_buf *body)
+{
+	struct tb_http *h;
+	struct tb_error err;
+	struct tb_http_options o = {.timeout_ms = 5000, .max_attempts = 1};
+	char url[256], auth[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+	const char *headers[] = {auth, NULL};
+	struct tb_http_request req = {.method = "GET", .url = url, .idempotent = 1,
+	                              .headers = token ? headers : NULL};
+	struct tb_http_response resp;
+	assert_int_equal(tb_http_new(&h, &o, &err), 0);
+	tb_http_response_init(&resp);
+	int rc = tb_http_send(h, &req, &resp, &err);
+	assert_true(rc == 0 || rc == TB_EIO);
+	long status = resp.status;
+	tb_buf_reset(body);
+	if (resp.body.len)
+		tb_buf_append(body, resp.body.data, resp.body.len);
+	tb_http_response_fini(&resp);
+	tb_http_free(h);
+	return status;
+}
+
+static void serves_with_token_refuses_without(void **state)
+{
+	(void)state;
+	char store[128];
+	struct tb_error err;
+	snprintf(store, sizeof store, "%s/relay.db", dir);
+	struct tb_relay_config cfg = {.store_path = store,
+	                              .retry = {.max_attempts = 1, .base_ms = 1, .max_ms = 1}};
+	memset(cfg.key, 3, 32);
+	struct tb_relay *r;
+	static struct fake_sink sink;
+	struct fake_source src = {.total = 3, .batch = 10, .unknown_at = -1};
+	assert_int_equal(tb_relay_new(&r, &cfg, &err), 0);
+	assert_int_equal(tb_relay_add_network(r, "src", &fake_source_ops, &src, &err), 0);
+	assert_int_equal(tb_relay_add_network(r, "dst", &fake_sink_ops, &sink, &err), 0);
+	assert_int_equal(tb_relay_add_route(r, "src", "dst", &err), 0);
+	struct tb_relay_hooks hk = {.policy = allow_all};
+	tb_relay_set_hooks(r, &hk);
+	size_t work;
+	assert_int_equal(tb_relay_step(r, &work, &err), 0);
+	sink.down = 1; /* the fourth record dies after one attempt */
+	src.total = 4;
+	assert_int_equal(tb_relay_step(r, &work, &err), 0);
+
+	struct tb_api *api;
+	struct tb_api_config ac = {.listen = "127.0.0.1:0", .token = TOKEN, .store_path = store,
+	                           .ctx = r, .metrics = metrics};
+	assert_int_equal(tb_api_start(&api, &ac, &err), 0);
+	int port = tb_api_port(api);
+	assert_true(port > 0);
+	struct tb_buf b;
+	tb_buf_init(&b, 0);
+
+	assert_int_equal(get(port, "/healthz", NULL, &b), 200);
+	assert_int_equal(get(port, "/readyz", NULL, &b), 200);
+	assert_int_equal(get(port, "/metrics", NULL, &b), 401);
+	assert_null(strstr((char *)b.data, "tradebridge_"));
+	assert_int_equal(get(port, "/metrics", "wrong-token-wrong-token", &b), 401);
+	assert_int_equal(get(port, "/metrics", TOKEN "x", &b), 401);
+	assert_int_equal(get(port, "/metrics", "0123456789abcdef-admin-toke", &b), 401);
+	assert_int_equal(get(port, "/receipts/seq/1", NULL, &b), 401);
+	assert_int_equal(get(port, "/dead-letters", NULL, &b), 401);
+
+	assert_int_equal(get(port, "/metrics", TOKEN, &b), 200);
+	assert_non_null(strstr((char *)b.data, "# TYPE tradebridge_records_ingested_total counter\n"));
+	assert_non_null(strstr((char *)b.data, "tradebridge_records_delivered_total{network=\"dst\"} 3\n"));
+	assert_non_null(strstr((char *)b.data, "tradebridge_records_dead_total{network=\"dst\"} 1\n"));
+	assert_non_null(strstr((char *)b.data, "tradebridge_delivery_latency_seconds_bucket{le=\"+Inf\"} 3\n"));
+
+	assert_int_equal(get(port, "/receipts/seq/2", TOKEN, &b), 200);
+	assert_non_null(strstr((char *)b.data, "\"seq\":2,"));
+	struct tb_json *j;
+	assert_int_equal(tb_json_parse((char *)b.data, b.len, NULL, &j, &err), 0);
+	const char *rid = tb_json_string(tb_json_get(tb_json_at(j, 0), "record"));
+	assert_non_null(rid);
+	char path[160];
+	char keep[100];
+	snprintf(keep, sizeof keep, "%s", rid);
+	rid = keep;
+	snprintf(path, sizeof path, "/receipts/record/%s", rid);
+	tb_json_free(j);
+	assert_int_equal(get(port, path, TOKEN, &b), 200);
+	assert_non_null(strstr((char *)b.data, "\"seq\":2,"));
+	snprintf(path, sizeof path, "/records/%s", rid);
+	assert_int_equal(get(port, path, TOKEN, &b), 200);
+	assert_non_null(strstr((char *)b.data, "\"verdict\":\"VALID\""));
+	assert_non_null(strstr((char *)b.data, "\"locator\":\"0xfeed:"));
+	assert_int_equal(get(port, "/records/sha256:nothing", TOKEN, &b), 404);
+	assert_int_equal(get(port, "/receipts/seq/99", TOKEN, &b), 404);
+	assert_int_equal(get(port, "/receipts/seq/x", TOKEN, &b), 400);
+	assert_int_equal(get(port, "/nothing", TOKEN, &b), 404);
+	assert_int_equal(get(port, "/dead-letters", TOKEN, &b), 200);
+	assert_non_null(strstr((char *)b.data, "connection refused"));
+	assert_non_null(strstr((char *)b.data, "\"destination\":\"dst\""));
+
+	tb_buf_fini(&b);
+	tb_api_stop(api);
+	tb_relay_free(r);
+}
+
+static void loopback_only_by_default(void **state)
+{
+	(void)state;
+	char store[128];
+	struct tb_error err;
+	struct tb_api *api;
+	snprintf(store, sizeof store, "%s/relay.db", dir);
+	struct tb_api_config ac = {.listen = "0.0.0.0:0", .token = TOKEN, .store_path = store};
+	assert_int_equal(tb_api_start(&api, &ac, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "not a loopback address"));
+	ac.listen = "192.0.2.1:8080";
+	assert_int_equal(tb_api_start(&api, &ac, &err), TB_ECONFIG);
+	ac.listen = "[::]:0";
+	assert_int_equal(tb_api_start(&api, &ac, &err), TB_ECONFIG);
+	ac.listen = "127.0.0.1:99999";
+	assert_int_equal(tb_api_start(&api, &ac, &err), TB_ECONFIG);
+	ac.listen = "127.0.0.1:0";
+	ac.token = "short";
+	assert_int_equal(tb_api_start(&api, &ac, &err), TB_ECONFIG);
+	/* the default listen address is loopback */
+	ac.token = TOKEN;
+	ac.listen = ":0";
+	assert_int_equal(tb_api_start(&api, &ac, &err), 0);
+	tb_api_stop(api);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/tb-api-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(serves_with_token_refuses_without),
+		cmocka_unit_test(loopback_only_by_default),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

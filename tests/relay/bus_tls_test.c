@@ -1,0 +1,144 @@
+/* Receipts over tls+tcp:// with pinned peers: each side's CA file holds only
+ * the certificate it accepts. A pinned subscriber receives receipts and replays;
+ * one with a certificate the relay does not pin receives nothing. Certificates
+ * are made at test time with the openssl command (ECDSA P-256, self-signed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "fake_adapters.h"
+#include "relay.h"
+
+static char dir[64];
+
+static void make_cert(const char *name)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+	         "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	         "-keyout %s.key -out %s.crt -days 2 -subj /CN=%s "
+	         "-addext subjectAltName=DNS:%s >/dev/null 2>&1 && cat %s.crt %s.key > %s.pem",
+	         dir, name, name, name, name, name, name, name);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void path(char *out, size_t cap, const char *file)
+{
+	snprintf(out, cap, "%s/%s", dir, file);
+}
+
+static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
+                     struct tb_error *err)
+{
+	(void)ctx, (void)dest, (void)err;
+	*out = tb_json_clone(rec);
+	return *out ? 0 : TB_ENOMEM;
+}
+
+static void publish(void *ctx, const struct tb_receipt *r, const char *json)
+{
+	struct tb_error err;
+	(void)r;
+	assert_int_equal(tb_bus_publish(ctx, json, &err), 0);
+}
+
+static void pinned_peer_receives_unpinned_does_not(void **state)
+{
+	(void)state;
+	make_cert("relay");
+	make_cert("hub");
+	make_cert("stranger");
+	char relay_pem[128], relay_crt[128], hub_pem[128], hub_crt[128], str_pem[128], store[128];
+	path(relay_pem, sizeof relay_pem, "relay.pem");
+	path(relay_crt, sizeof relay_crt, "relay.crt");
+	path(hub_pem, sizeof hub_pem, "hub.pem");
+	path(hub_crt, sizeof hub_crt, "hub.crt");
+	path(str_pem, sizeof str_pem, "stranger.pem");
+	path(store, sizeof store, "relay.db");
+
+	struct tb_error err;
+	struct tb_relay_config cfg = {.store_path = store};
+	memset(cfg.key, 4, 32);
+	struct tb_relay *r;
+	static struct fake_sink sink;
+	struct fake_source src = {.total = 0, .batch = 8, .unknown_at = -1};
+	assert_int_equal(tb_relay_new(&r, &cfg, &err), 0);
+	assert_int_equal(tb_relay_add_network(r, "src", &fake_source_ops, &src, &err), 0);
+	assert_int_equal(tb_relay_add_network(r, "dst", &fake_sink_ops, &sink, &err), 0);
+	assert_int_equal(tb_relay_add_route(r, "src", "dst", &err), 0);
+	struct tb_relay_hooks h = {.policy = allow_all};
+	tb_relay_set_hooks(r, &h);
+
+	char pub[64], rep[64];
+	struct tb_bus *bus = NULL;
+	struct tb_bus_config bc = {.pub_url = pub, .rep_url = rep, .store_path = store,
+	                           .tls = {.cert_key_file = relay_pem, .ca_file = hub_crt}};
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (int tries = 0; tries < 20 && !bus; tries++) {
+		int port = 20000 + rand() % 30000;
+		snprintf(pub, sizeof pub, "tls+tcp://127.0.0.1:%d", port);
+		snprintf(rep, sizeof rep, "tls+tcp://127.0.0.1:%d", port + 1);
+		if (tb_bus_open(&bus, &bc, &err) != 0)
+			bus = NULL;
+	}
+	assert_non_null(bus);
+	tb_relay_on_receipt(r, publish, bus);
+
+	struct tb_bus_tls hub = {.cert_key_file = hub_pem, .ca_file = relay_crt, .server_name = "relay"};
+	struct tb_bus_tls stranger = {.cert_key_file = str_pem, .ca_file = relay_crt,
+	                              .server_name = "relay"};
+	struct tb_bus_sub *good, *bad;
+	assert_int_equal(tb_bus_sub_open(&good, pub, rep, &hub, &err), 0);
+	assert_int_equal(tb_bus_sub_open(&bad, pub, NULL, &stranger, &err), 0);
+	usleep(800000); /* handshakes */
+
+	src.total = 3;
+	size_t work;
+	assert_int_equal(tb_relay_step(r, &work, &err), 0);
+	struct tb_receipt got;
+	for (uint64_t want = 1; want <= 3; want++) {
+		assert_int_equal(tb_bus_sub_recv(good, &got, 3000, &err), 0);
+		assert_int_equal(got.seq, want);
+	}
+	struct tb_receipt rs[4];
+	size_t n;
+	assert_int_equal(tb_bus_replay(good, 2, rs, 4, &n, 3000, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(tb_bus_sub_recv(bad, &got, 1000, &err), TB_EUNAVAIL);
+
+	tb_bus_sub_close(good);
+	tb_bus_sub_close(bad);
+	tb_bus_close(bus);
+	tb_relay_free(r);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/tb-bustls-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pinned_peer_receives_unpinned_does_not),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

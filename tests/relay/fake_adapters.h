@@ -1,0 +1,140 @@
+/* In-process stand-ins for a source and a destination network, for the relay's
+ * tests and benchmark only. The source yields records 0..total-1 from an integer
+ * cursor; the sink keeps each idempotency key once ("already exists" is success),
+ * optionally in an SQLite file so its effects survive a SIGKILL of the relay. */
+#ifndef TB_TEST_FAKE_ADAPTERS_H
+#define TB_TEST_FAKE_ADAPTERS_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter.h"
+
+struct fake_source {
+	long total, batch;
+	long invalid_every; /* records n with n % invalid_every == invalid_every-1 are INVALID */
+	long unknown_at;    /* this record is UNKNOWN while unknown_left > 0 */
+	int unknown_left;
+	int verify_calls;
+	int poll_fail;      /* poll fails with TB_EIO */
+};
+
+struct fake_sink {
+	int down;        /* submit fails with TB_EUNAVAIL */
+	int reject;      /* submit fails with TB_EINVAL (permanent) */
+	int pending_confirms; /* confirm says PENDING this many times */
+	long submits;    /* attempts, including repeats */
+	char keys[4096][80];
+	long nkeys;
+	char last_payload[1024];
+	sqlite3 *db;     /* if set: effects kept in table effects(idem PRIMARY KEY) */
+};
+
+static inline int fake_source_poll(void *state, const struct tb_cursor *from, struct tb_batch *out,
+                                   struct tb_error *err)
+{
+	struct fake_source *s = state;
+	long at = from->value[0] ? atol(from->value) : 0;
+	long end = at + s->batch < s->total ? at + s->batch : s->total;
+	if (s->poll_fail)
+		return tb_error_set(err, TB_EIO, "source: node answered 500");
+	for (long i = at; i < end; i++) {
+		char loc[64], doc[96];
+		struct tb_json *j = NULL;
+		snprintf(loc, sizeof loc, "0xfeed:%ld", i);
+		snprintf(doc, sizeof doc, "{\"n\":%ld,\"secret\":\"s-%ld\",\"status\":\"certified\"}", i, i);
+		if (tb_json_parse(doc, strlen(doc), NULL, &j, NULL) || tb_batch_push(out, loc, "aeo.event", j))
+			return TB_ENOMEM;
+	}
+	snprintf(out->next.value, sizeof out->next.value, "%ld", end);
+	return 0;
+}
+
+static inline int fake_source_verify(void *state, const struct tb_native *rec, struct tb_proof *out,
+                                     struct tb_error *err)
+{
+	struct fake_source *s = state;
+	long n = (long)tb_json_get(rec->doc, "n")->u.number.value;
+	(void)err;
+	s->verify_calls++;
+	strcpy(out->kind, "fake");
+	if (n == s->unknown_at && s->unknown_left > 0) {
+		s->unknown_left--;
+		out->verdict = TB_UNKNOWN;
+		strcpy(out->reason, "source node unreachable");
+	} else if (s->invalid_every && n % s->invalid_every == s->invalid_every - 1) {
+		out->verdict = TB_INVALID;
+		strcpy(out->reason, "issuer signature does not recover to an authorised issuer");
+	} else {
+		out->verdict = TB_VALID;
+		strcpy(out->reason, "ok");
+	}
+	return 0;
+}
+
+static inline int fake_sink_submit(void *state, const struct tb_native *rec, const char *idem,
+                                   struct tb_txref *out, struct tb_error *err)
+{
+	struct fake_sink *k = state;
+	k->submits++;
+	if (k->down)
+		return tb_error_set(err, TB_EUNAVAIL, "sink: connection refused");
+	if (k->reject)
+		return tb_error_set(err, TB_EINVAL, "sink: rejected: schema mismatch");
+	struct tb_buf b;
+	tb_buf_init(&b, sizeof k->last_payload - 1);
+	if (tb_json_write_canonical(rec->doc, &b, err) == 0)
+		snprintf(k->last_payload, sizeof k->last_payload, "%s", (char *)b.data);
+	tb_buf_fini(&b);
+	if (k->db) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(k->db, "INSERT OR IGNORE INTO effects(idem) VALUES(?)", -1, &st,
+		                       NULL) != SQLITE_OK)
+			return tb_error_set(err, TB_EIO, "sink: %s", sqlite3_errmsg(k->db));
+		sqlite3_bind_text(st, 1, idem, -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			return tb_error_set(err, TB_EUNAVAIL, "sink: %s", sqlite3_errmsg(k->db));
+	} else {
+		long i = 0;
+		while (i < k->nkeys && strcmp(k->keys[i], idem) != 0)
+			i++;
+		if (i == k->nkeys) {
+			if (k->nkeys == 4096)
+				return tb_error_set(err, TB_ELIMIT, "sink: full");
+			snprintf(k->keys[k->nkeys++], sizeof k->keys[0], "%s", idem);
+		}
+	}
+	snprintf(out->ref, sizeof out->ref, "0xtx-%s", idem);
+	return 0;
+}
+
+static inline int fake_sink_confirm(void *state, const struct tb_txref *ref, struct tb_status *out,
+                                    struct tb_error *err)
+{
+	struct fake_sink *k = state;
+	(void)ref;
+	(void)err;
+	if (k->pending_confirms > 0) {
+		k->pending_confirms--;
+		out->state = TB_PENDING;
+		return 0;
+	}
+	out->state = TB_CONFIRMED;
+	out->confirmations = 1;
+	return 0;
+}
+
+static const struct tb_adapter_ops fake_source_ops = {
+	.abi = TB_ADAPTER_ABI, .name = "fake-source", .poll = fake_source_poll,
+	.verify = fake_source_verify,
+};
+static const struct tb_adapter_ops fake_sink_ops = {
+	.abi = TB_ADAPTER_ABI, .name = "fake-sink", .submit = fake_sink_submit,
+	.confirm = fake_sink_confirm,
+};
+
+#endif

@@ -1,0 +1,204 @@
+/* tradebridge run: refuses a key file others can read before opening anything;
+ * with a valid key it serves /healthz and token-guarded /metrics, answers replay
+ * on REP, reloads on SIGHUP and exits 0 on SIGTERM within a bounded wait; a
+ * route from an adapter that cannot be a source is refused at start-up. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "lib/buf.h"
+#include "lib/http.h"
+
+#define TOKEN "run-test-admin-token-0123456789"
+static char dir[64];
+
+static void write_file(const char *name, const char *text, mode_t mode)
+{
+	char p[160];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* Start tradebridge run in dir with extra args; stderr goes to dir/err.log. */
+static pid_t start(const char *config, const char *extra)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char cmd[2048];
+		setpgid(0, 0);
+		snprintf(cmd, sizeof cmd, "cd %s && TRADEBRIDGE_ADAPTER_PATH=%s/adapters/testecho/.libs "
+		         "TRADEBRIDGE_ADMIN_TOKEN=%s exec timeout 60 %s/tradebridge run -c %s "
+		         "--store relay.db --key relay.key --idle 50 %s 2>err.log",
+		         dir, getenv("TB_BUILDDIR"), TOKEN, getenv("TB_BUILDDIR"), config, extra);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+	int status;
+	for (int i = 0; i < seconds * 20; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(50000);
+	}
+	kill(-pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+static int log_has(const char *text)
+{
+	char p[160];
+	struct tb_buf b;
+	snprintf(p, sizeof p, "%s/err.log", dir);
+	tb_buf_init(&b, 1 << 20);
+	int found = tb_buf_read_file(&b, p, NULL) == 0 && b.data && strstr((char *)b.data, text);
+	tb_buf_fini(&b);
+	return found;
+}
+
+static long http_get(int port, const char *path, const char *token)
+{
+	struct tb_http *h;
+	struct tb_error err;
+	struct tb_http_options o = {.timeout_ms = 2000, .max_attempts = 1};
+	char url[128], auth[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+	const char *headers[] = {auth, NULL};
+	struct tb_http_request req = {.url = url, .idempotent = 1, .headers = token ? headers : NULL};
+	struct tb_http_response resp;
+	assert_int_equal(tb_http_new(&h, &o, &err), 0);
+	tb_http_response_init(&resp);
+	tb_http_send(h, &req, &resp, &err);
+	long st = resp.status;
+	tb_http_response_fini(&resp);
+	tb_http_free(h);
+	return st;
+}
+
+static const char config[] =
+	"// two echo networks, no routes: the relay idles\n"
+	"{\"networks\": {\"pe-echo\": {\"adapter\": \"testecho\", \"endpoint\": \"http://127.0.0.1:1\"}},\n"
+	" \"routes\": [], \"policies\": {}}\n";
+
+static const char key_hex[] = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318\n";
+
+static void refuses_readable_key(void **state)
+{
+	(void)state;
+	write_file("relay.json", config, 0600);
+	write_file("relay.key", key_hex, 0644);
+	assert_int_equal(wait_exit(start("relay.json", ""), 30), 2);
+	assert_true(log_has("chmod 600"));
+	assert_false(log_has("4c0883a6"));
+	char p[160];
+	snprintf(p, sizeof p, "%s/relay.db", dir);
+	assert_int_not_equal(access(p, F_OK), 0); /* nothing was opened */
+}
+
+static void serves_reloads_and_stops(void **state)
+{
+	(void)state;
+	write_file("relay.json", config, 0600);
+	write_file("relay.key", key_hex, 0600);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	int port = 20000 + rand() % 30000;
+	char extra[512], pub[128], rep[128];
+	snprintf(pub, sizeof pub, "ipc://%s/pub", dir);
+	snprintf(rep, sizeof rep, "ipc://%s/rep", dir);
+	snprintf(extra, sizeof extra, "--admin 127.0.0.1:%d --pub %s --rep %s", port, pub, rep);
+	pid_t pid = start("relay.json", extra);
+	int up = 0;
+	for (int i = 0; i < 100 && !up; i++) {
+		up = http_get(port, "/healthz", NULL) == 200;
+		if (!up)
+			usleep(100000);
+	}
+	assert_true(up);
+	assert_int_equal(http_get(port, "/metrics", NULL), 401);
+	assert_int_equal(http_get(port, "/metrics", TOKEN), 200);
+	struct tb_bus_sub *sub;
+	struct tb_error err;
+	struct tb_receipt rs[2];
+	size_t n = 9;
+	assert_int_equal(tb_bus_sub_open(&sub, NULL, rep, NULL, &err), 0);
+	assert_int_equal(tb_bus_replay(sub, 1, rs, 2, &n, 3000, &err), 0);
+	assert_int_equal(n, 0);
+	tb_bus_sub_close(sub);
+
+	kill(pid, SIGHUP);
+	int reloaded = 0;
+	for (int i = 0; i < 100 && !reloaded; i++) {
+		reloaded = log_has("configuration reloaded");
+		if (!reloaded)
+			usleep(50000);
+	}
+	assert_true(reloaded);
+	up = 0;
+	for (int i = 0; i < 50 && !up; i++) {
+		up = http_get(port, "/metrics", TOKEN) == 200;
+		if (!up)
+			usleep(100000);
+	}
+	assert_true(up);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_true(log_has("stopped"));
+}
+
+static void refuses_route_from_non_source(void **state)
+{
+	(void)state;
+	write_file("bad.json", "{\"networks\": {\"a\": {\"adapter\": \"testecho\", \"endpoint\": \"x\"},"
+	           " \"b\": {\"adapter\": \"testecho\", \"endpoint\": \"y\"}},"
+	           " \"routes\": [{\"from\": \"a\", \"to\": \"b\"}]}", 0600);
+	write_file("relay.key", key_hex, 0600);
+	assert_int_equal(wait_exit(start("bad.json", ""), 30), 2);
+	assert_true(log_has("cannot be a source"));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/tb-run-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(refuses_readable_key),
+		cmocka_unit_test(serves_reloads_and_stops),
+		cmocka_unit_test(refuses_route_from_non_source),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

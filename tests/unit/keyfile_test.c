@@ -1,0 +1,119 @@
+/* Key files: a 0600 file written like keygen's is read; a file others can read,
+ * a symlink, or text that is not a key is refused without echoing the text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/secp256k1.h"
+#include "keyfile.h"
+
+/* A well-known example key and its address (web3.js documentation). */
+static const char key_hex[] = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+static const char key_addr[] = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23";
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/tb-keyfile-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *name, const char *text, mode_t mode, char *path)
+{
+	sprintf(path, "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void reads_owner_only_key(void **state)
+{
+	(void)state;
+	char path[128], hex[80], addr[43];
+	uint8_t key[32], pub[65], a[20];
+	struct tb_error err;
+	snprintf(hex, sizeof hex, "%s\n", key_hex);
+	write_file("k", hex, 0600, path);
+	assert_int_equal(tb_keyfile_read(path, key, &err), 0);
+	assert_int_equal(tb_secp_pubkey(key, pub, &err), 0);
+	tb_eth_address(pub, a);
+	tb_eth_address_checksum(a, addr);
+	assert_string_equal(addr, key_addr);
+}
+
+static void refuses_group_or_world_readable(void **state)
+{
+	(void)state;
+	char path[128];
+	uint8_t key[32];
+	struct tb_error err;
+	static const mode_t modes[] = {0644, 0640, 0604, 0660};
+	for (size_t i = 0; i < 4; i++) {
+		write_file("open", key_hex, modes[i], path);
+		assert_int_equal(tb_keyfile_read(path, key, &err), TB_ECONFIG);
+		assert_non_null(strstr(err.msg, "chmod 600"));
+		assert_null(strstr(err.msg, key_hex));
+		for (int j = 0; j < 32; j++)
+			assert_int_equal(key[j], 0);
+	}
+}
+
+static void refuses_symlink_and_garbage_without_echo(void **state)
+{
+	(void)state;
+	char path[128], link[160];
+	uint8_t key[32];
+	struct tb_error err;
+	write_file("real", key_hex, 0600, path);
+	snprintf(link, sizeof link, "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(tb_keyfile_read(link, key, &err), TB_ECONFIG);
+	/* 63 digits: one short; the message must not quote it. */
+	char shorter[64];
+	memcpy(shorter, key_hex, 63);
+	shorter[63] = 0;
+	write_file("short", shorter, 0600, path);
+	assert_int_equal(tb_keyfile_read(path, key, &err), TB_EINVAL);
+	assert_null(strstr(err.msg, "4c0883a6"));
+	/* all zero is not a valid secret key */
+	write_file("zero", "0000000000000000000000000000000000000000000000000000000000000000",
+	           0600, path);
+	assert_int_equal(tb_keyfile_read(path, key, &err), TB_EINVAL);
+	/* at the size limit */
+	char big[300];
+	memset(big, ' ', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	write_file("big", big, 0600, path);
+	assert_int_equal(tb_keyfile_read(path, key, &err), TB_ELIMIT);
+	assert_int_equal(tb_keyfile_read("/nonexistent/key", key, &err), TB_EIO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reads_owner_only_key),
+		cmocka_unit_test(refuses_group_or_world_readable),
+		cmocka_unit_test(refuses_symlink_and_garbage_without_echo),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
