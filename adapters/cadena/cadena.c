@@ -242,7 +242,7 @@ static int field_u64(const struct tb_json *d, const char *k, uint64_t *v, struct
 	return 0;
 }
 
-/* Does the registry already hold this version with this record hash? */
+/* Does the registry already hold this version (or a newer one)? */
 static int already_there(struct cadena *cd, const uint8_t id[32], uint64_t version,
                          const uint8_t hash[32], int *yes, struct tb_error *err)
 {
@@ -264,7 +264,11 @@ static int already_there(struct cadena *cd, const uint8_t id[32], uint64_t versi
 		                  cd->ev.network, err ? err->msg : "");
 	if (rc == 0) {
 		tb_abi_word_u64(v[5].word, &have, NULL);
-		*yes = have == version && memcmp(v[4].word, hash, 32) == 0;
+		/* a newer version there supersedes ours; the same version must be the same record */
+		*yes = have > version || (have == version && memcmp(v[4].word, hash, 32) == 0);
+		if (have == version && !*yes && version != 0)
+			rc = tb_error_set(err, TB_EINVAL, "%s: registry holds version %" PRIu64 " of this "
+			                  "certificate with another record hash", cd->ev.network, version);
 	}
 	free(res);
 	return rc;
