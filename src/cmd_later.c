@@ -15,12 +15,6 @@ static const struct later later[] = {
 	{"run", "tradebridge run [-c FILE]\n  Run the relay in the foreground; SIGTERM drains, "
 	        "SIGHUP reloads.\n",
 	 "the relay loop comes with the store, routing and outbox work"},
-	{"translate", "tradebridge translate -m MAPPING [--reverse] [FILE]\n  Native record to "
-	              "canonical record (--reverse: canonical to native).\n",
-	 "the mapping engine comes with the canonical-record work"},
-	{"validate", "tradebridge validate [FILE]\n  Check a canonical record against the WCO "
-	             "dictionary.\n",
-	 "the WCO dictionary and validation come with the canonical-record work"},
 	{"receipts", "tradebridge receipts list|show|verify|tail [--json] [FILE]\n  Read and "
 	             "check the receipt log, live or from a file.\n",
 	 "the receipt log comes with the relay's store"},

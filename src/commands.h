@@ -17,7 +17,9 @@ int tb_cmd_adapters(int argc, char **argv);
 int tb_cmd_check_config(int argc, char **argv);
 int tb_cmd_keygen(int argc, char **argv);
 int tb_cmd_verify(int argc, char **argv);
-/* run, translate, validate, receipts: they say what they are waiting for. */
+int tb_cmd_translate(int argc, char **argv);
+int tb_cmd_validate(int argc, char **argv);
+/* run, receipts: they say what they are waiting for. */
 int tb_cmd_later(int argc, char **argv);
 
 /* "tradebridge CMD: unknown option ..." for the argv element getopt stopped at. */

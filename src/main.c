@@ -18,8 +18,8 @@ struct command {
 static const struct command commands[] = {
 	{"run", tb_cmd_later, "run the relay in the foreground"},
 	{"check-config", tb_cmd_check_config, "validate the configuration and print what it resolved"},
-	{"translate", tb_cmd_later, "native record to canonical record through a mapping"},
-	{"validate", tb_cmd_later, "check a canonical record against the WCO dictionary"},
+	{"translate", tb_cmd_translate, "native record to canonical record through a mapping"},
+	{"validate", tb_cmd_validate, "check a canonical record against the WCO dictionary"},
 	{"canon", tb_cmd_canon, "RFC 8785 canonical form of JSON, its sha256 and keccak256"},
 	{"verify", tb_cmd_verify, "verify a proof-carrying input: VALID, INVALID or UNKNOWN"},
 	{"receipts", tb_cmd_later, "list, show, verify or tail the receipt log"},

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Generate mappings/wco/dictionary.json from the HMRC CDS WCO DM 3.6 (DMS profile)
+schemas (Apache-2.0, tests/vectors/wco-dm-hmrc/SOURCES.md). Run once by hand; the
+output is committed. Invariant: every WCO ID and format comes from a <WCOID> or
+<WCOFormat> annotation in those schemas; nothing is typed in from memory."""
+import json, sys, os
+import xml.etree.ElementTree as ET
+
+XS = '{http://www.w3.org/2001/XMLSchema}'
+
+# Code lists we hold as data, by the element's tag (path suffix). Only where the
+# HMRC schema's format agrees (a2 for countries, a3 for currencies).
+CODELIST_BY_SUFFIX = {
+    'CountryCode': ('iso3166-1-alpha2', 'a2'),
+    'RoutingCountryCode': ('iso3166-1-alpha2', 'a2'),
+    'RegistrationNationalityCode': ('iso3166-1-alpha2', 'a2'),
+    'OriginCountryCode': ('iso3166-1-alpha2', 'a2'),
+    'ModeCode': ('unrec19-transport-mode', 'n1'),
+    'ExportCountry.ID': ('iso3166-1-alpha2', 'a2'),
+    'CurrencyTypeCode': ('iso4217', 'a3'),
+}
+
+def doc_value(node, tag):
+    for d in node.iter():
+        if d.tag == tag and d.text and d.text.strip():
+            return ' '.join(d.text.split())
+    return None
+
+def load_ds(path):
+    types = {}
+    for ct in ET.parse(path).getroot().findall(XS + 'complexType'):
+        types[ct.get('name')] = ct
+    return types
+
+def ds_kind(ct):
+    if ct is None:
+        return 'leaf'
+    if ct.find(XS + 'choice') is not None:
+        for e in ct.find(XS + 'choice'):
+            if e.get('name') == 'DateTimeString':
+                return 'datetime'
+    sc = ct.find(XS + 'simpleContent')
+    if sc is not None:
+        for r in sc:
+            base = r.get('base', '')
+            if base.endswith('AmountType'):
+                return 'amount'
+            if base.endswith('MeasureType'):
+                return 'measure'
+    return 'leaf'
+
+def walk(el, path, named, ds, out, source):
+    name = el.get('name')
+    if name is None:
+        return  # element refs (RES embeds od:Declaration) are not expanded
+    p = path + [name]
+    typ = el.get('type', '')
+    entry = {'path': '.'.join(p)}
+    wid = doc_value(el, 'WCOID')
+    wname = doc_value(el, 'WCOName') or doc_value(el, 'DictionaryEntryName')
+    fmt = doc_value(el, 'WCOFormat')
+    dsct = ds.get(typ[3:]) if typ.startswith('ds:') else None
+    if dsct is not None:
+        wid = wid or doc_value(dsct, 'WCOID')
+        fmt = fmt or doc_value(dsct, 'WCOFormat')
+    if wid:
+        entry['wco'] = wid
+    if wname:
+        entry['name'] = wname
+    mx = el.get('maxOccurs', '1')
+    entry['min'] = int(el.get('minOccurs', '1'))
+    entry['max'] = -1 if mx == 'unbounded' else int(mx)
+    children = None
+    ct = el.find(XS + 'complexType')
+    if ct is None and typ in named:
+        ct = named[typ]
+    if ct is not None and not typ.startswith('ds:'):
+        children = [c for c in ct.iter() if c.tag == XS + 'element']
+        # only direct content, not grandchildren: take elements whose nearest
+        # element ancestor is this complexType
+        children = direct_elements(ct)
+    if children:
+        entry['kind'] = 'class'
+    else:
+        kind = ds_kind(dsct)
+        entry['kind'] = kind
+        if kind == 'datetime':
+            entry['format'] = 'iso8601'
+            if fmt:
+                entry['wco_format'] = fmt
+        elif fmt:
+            entry['format'] = fmt
+        cl = CODELIST_BY_SUFFIX.get(name) or CODELIST_BY_SUFFIX.get('.'.join(p[-2:]))
+        if cl and entry.get('format') == cl[1]:
+            entry['codelist'] = cl[0]
+    entry['source'] = source
+    out.append(entry)
+    for c in children or []:
+        walk(c, p, named, ds, out, source)
+
+def direct_elements(node):
+    res = []
+    for c in node:
+        if c.tag == XS + 'element':
+            res.append(c)
+        elif c.tag in (XS + 'sequence', XS + 'choice', XS + 'all', XS + 'complexContent',
+                       XS + 'extension'):
+            res.extend(direct_elements(c))
+    return res
+
+def gen(main, dsfile, root, source):
+    tree = ET.parse(main).getroot()
+    named = {ct.get('name'): ct for ct in tree.findall(XS + 'complexType')}
+    ds = load_ds(dsfile)
+    out = []
+    for el in tree.findall(XS + 'element'):
+        if el.get('name') == root:
+            walk(el, [], named, ds, out, source)
+    return out
+
+def main():
+    vec = sys.argv[1]  # .../wco-dm-hmrc
+    s = vec + '/schemas/wco/'
+    dec = gen(s + 'declaration/WCO_DEC_2_DMS.xsd', s + 'declaration/WCO_DS/WCO_DEC_DS_2_DMS.xsd',
+              'Declaration', 'HMRC CDS WCO_DEC_2_DMS.xsd v2.15 (WCO DM 3.6 DMS), hmrc/customs-declarations@3d05836')
+    res = gen(s + 'notification/WCO_RES_2_DMS.xsd', s + 'notification/WCO_DS/WCO_RES_DS_2_DMS.xsd',
+              'Response', 'HMRC CDS WCO_RES_2_DMS.xsd v2.2 (WCO DM 3.6 DMS), hmrc/customs-declarations@3d05836')
+    doc = {
+        '_about': 'WCO DM 3.6 elements as profiled by HMRC CDS (DMS). Generated by '
+                  'contrib/wco/gen_dictionary.py from the schemas named in each entry\'s '
+                  'source; wco = <WCOID>, format = <WCOFormat> of those schemas. Entries '
+                  'without "wco" have no WCO ID in the public source. DateTimeString '
+                  'elements are held as ISO 8601 text in the canonical record (kind '
+                  'datetime); amounts and measures as {"value", "currencyID"|"unitCode"}.',
+        'elements': dec + res,
+    }
+    json.dump(doc, sys.stdout, indent=1, ensure_ascii=False)
+    sys.stdout.write('\n')
+
+main()

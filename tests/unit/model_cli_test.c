@@ -1,0 +1,273 @@
+/* tradebridge translate and validate as an operator runs them: exit status 0
+ * valid / 1 invalid / 2 usage, every violation on its own line naming path, rule,
+ * element and WCO ID, --json for machines, the id validate prints equal to the
+ * sha256 canon prints, and translate's refusals naming mapping, rule and path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/json.h"
+
+extern char **environ;
+
+struct run {
+	int status;
+	struct tb_buf out, err;
+};
+
+static char bin[4096], src[4096], sample[8192];
+
+static void read_back(const char *path, struct tb_buf *b)
+{
+	struct tb_error e;
+	tb_buf_init(b, 4 << 20);
+	assert_int_equal(tb_buf_read_file(b, path, &e), 0);
+	unlink(path);
+	tb_buf_putc(b, 0);
+	b->len--;
+}
+
+/* Run the binary with args and stdin from in (NULL: /dev/null). */
+static void run(struct run *r, const char *in, const char *const *args)
+{
+	char outp[] = "/tmp/tb_mcli_out_XXXXXX", errp[] = "/tmp/tb_mcli_err_XXXXXX";
+	int fo = mkstemp(outp), fe = mkstemp(errp);
+	char *argv[16];
+	size_t n = 0;
+	assert_true(fo >= 0 && fe >= 0);
+	argv[n++] = bin;
+	for (; args[n - 1] && n < 15; n++)
+		argv[n] = (char *)args[n - 1];
+	argv[n] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fo, 1);
+	posix_spawn_file_actions_adddup2(&fa, fe, 2);
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	r->status = WEXITSTATUS(st);
+	close(fo);
+	close(fe);
+	read_back(outp, &r->out);
+	read_back(errp, &r->err);
+}
+
+#define RUN(r, ...) run((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define OUT(r) ((const char *)(r)->out.data)
+#define ERR(r) ((const char *)(r)->err.data)
+
+static void done(struct run *r)
+{
+	tb_buf_fini(&r->out);
+	tb_buf_fini(&r->err);
+}
+
+static int setup(void **state)
+{
+	const char *b = getenv("TB_BUILDDIR"), *s = getenv("TB_SRCDIR"), *v = getenv("TB_VECTORS");
+	if (!b || !s || !v)
+		return -1;
+	snprintf(bin, sizeof bin, "%s/tradebridge", b);
+	snprintf(src, sizeof src, "%s", s);
+	snprintf(sample, sizeof sample, "%s/wco-dm-hmrc/samples/TT_EX039a/TT_EX039a.xml", v);
+	char wco[8192];
+	snprintf(wco, sizeof wco, "%s/mappings/wco", s);
+	setenv("TRADEBRIDGE_WCO_DIR", wco, 1);
+	unsetenv("TRADEBRIDGE_HASH_SALT");
+	return 0;
+}
+
+static const char *map(const char *name)
+{
+	static char p[2][8192];
+	static int k;
+	k ^= 1;
+	snprintf(p[k], sizeof p[k], "%s/%s", src, name);
+	return p[k];
+}
+
+/* Write text to a new temporary file; returns its (static) name. */
+static const char *temp_with(const char *text, size_t len)
+{
+	static char p[64];
+	strcpy(p, "/tmp/tb_mcli_in_XXXXXX");
+	int fd = mkstemp(p);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return p;
+}
+
+static void translate_then_validate(void **state)
+{
+	struct run r, v, c;
+	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), sample);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(OUT(&r), "\"type\": \"declaration\""));
+	const char *rec = temp_with(OUT(&r), r.out.len);
+	char recpath[64];
+	strcpy(recpath, rec);
+	RUN(&v, "validate", recpath);
+	assert_int_equal(v.status, 0);
+	RUN(&c, "canon", recpath);
+	assert_int_equal(c.status, 0);
+	/* the id validate prints is the sha256 canon prints */
+	const char *sha = strstr(OUT(&c), "sha256: ");
+	assert_non_null(sha);
+	char want[200];
+	snprintf(want, sizeof want, "valid: id %.64s\n", sha + 8);
+	assert_non_null(strstr(OUT(&v), want));
+	done(&c);
+	done(&v);
+	RUN(&v, "validate", "--json", recpath);
+	assert_int_equal(v.status, 0);
+	assert_non_null(strstr(OUT(&v), "{\"valid\":true,\"id\":\""));
+	done(&v);
+	unlink(recpath);
+	done(&r);
+}
+
+static void invalid_record_named(void **state)
+{
+	const char *bad = "{\"schema\":\"tradebridge/1\",\"type\":\"declaration\",\"key\":\"k\",\"version\":1,"
+	                  "\"data\":{\"Declaration\":{\"FunctionCode\":\"9\",\"FunctionalReferenceID\":"
+	                  "\"L\",\"TypeCode\":\"IMA\",\"Declarant\":{\"Address\":{\"CountryCode\":\"QQ\"}},"
+	                  "\"GoodsItemQuantity\":\"x\"}}}";
+	char p[64];
+	strcpy(p, temp_with(bad, strlen(bad)));
+	struct run r;
+	RUN(&r, "validate", p);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(OUT(&r), "$.data.Declaration.Declarant.Address.CountryCode: codelist: "
+	                                "Declaration.Declarant.Address.CountryCode (WCO 242): expected a "
+	                                "code from code list iso3166-1-alpha2\n"));
+	assert_non_null(strstr(OUT(&r), "$.data.Declaration.GoodsItemQuantity: format: "
+	                                "Declaration.GoodsItemQuantity (WCO 228): expected format n..5\n"));
+	assert_non_null(strstr(OUT(&r), "invalid: 2 violations"));
+	done(&r);
+	RUN(&r, "validate", "--json", p);
+	assert_int_equal(r.status, 1);
+	struct tb_json *j;
+	struct tb_error err = {0};
+	assert_int_equal(tb_json_parse(OUT(&r), r.out.len, NULL, &j, &err), 0);
+	assert_int_equal(tb_json_get(j, "valid")->u.boolean, 0);
+	const struct tb_json *v0 = tb_json_at(tb_json_get(j, "violations"), 0);
+	assert_string_equal(tb_json_string(tb_json_get(v0, "rule")), "codelist");
+	assert_string_equal(tb_json_string(tb_json_get(v0, "wco")), "242");
+	assert_string_equal(tb_json_string(tb_json_get(v0, "path")),
+	                    "$.data.Declaration.Declarant.Address.CountryCode");
+	tb_json_free(j);
+	done(&r);
+	unlink(p);
+	strcpy(p, temp_with("{not json", 9));
+	RUN(&r, "validate", p);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(OUT(&r), "not JSON"));
+	done(&r);
+	unlink(p);
+}
+
+static void usage_errors_exit_2(void **state)
+{
+	struct run r;
+	RUN(&r, "validate", "/nonexistent/record.json");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "/nonexistent/record.json"));
+	done(&r);
+	RUN(&r, "validate", "--dict", "/nonexistent/wco", sample);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "cannot open directory /nonexistent/wco"));
+	done(&r);
+	RUN(&r, "validate", "--bogus");
+	assert_int_equal(r.status, 2);
+	done(&r);
+	RUN(&r, "translate", sample);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "-m MAPPING is required"));
+	done(&r);
+	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), "--reverse", sample);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "not declared reversible"));
+	done(&r);
+	RUN(&r, "translate", "-m", "/nonexistent/m.json", sample);
+	assert_int_equal(r.status, 2);
+	done(&r);
+	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), "--native", "--canonical", sample);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(OUT(&r), "{\"MetaData\":{"));
+	assert_non_null(strstr(OUT(&r), "\"StatisticalValueAmount\":{\"#text\":\"600\",\"@currencyID\":\"GBP\"}"));
+	done(&r);
+	RUN(&r, "translate", "--help");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(OUT(&r), "usage: tradebridge translate -m MAPPING"));
+	done(&r);
+}
+
+static void translate_refusals_named(void **state)
+{
+	struct run r;
+	/* the notification mapping on a declaration: the rule and path are named */
+	RUN(&r, "translate", "-m", map("mappings/hmrc-res.json"), sample);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(ERR(&r), "mapping hmrc-res.json: rule 1 (to Response.FunctionCode): at $: "
+	                                "required MetaData.Response.FunctionCode is missing"));
+	done(&r);
+	/* a reversible mapping, forward then back */
+	const char *native = "{\"certificate\":{\"number\":\"C-1\",\"status\":\"RI\",\"since\":\"0\"},"
+	                     "\"authority\":{\"country\":\"PE\"},\"holder\":{\"name\":\"H\",\"taxId\":\"PE1\"}}";
+	char p[64], q[64];
+	strcpy(p, temp_with(native, strlen(native)));
+	run(&r, p, (const char *const[]){"translate", "--canonical", "-m",
+	                                   map("tests/model/aeo-roundtrip.json"), NULL});
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(OUT(&r), "\"StatusCode\":\"reinstated\""));
+	assert_non_null(strstr(OUT(&r), "\"EffectiveDateTime\":\"1970-01-01T00:00:00Z\""));
+	assert_non_null(strstr(OUT(&r), "\"key\":\"AEO/PE/C-1\""));
+	strcpy(q, temp_with(OUT(&r), r.out.len));
+	done(&r);
+	RUN(&r, "translate", "--reverse", "--canonical", "-m", map("tests/model/aeo-roundtrip.json"), q);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(OUT(&r), "{\"authority\":{\"country\":\"PE\"},\"certificate\":{\"number\":\"C-1\","
+	                             "\"since\":\"0\",\"status\":\"RI\"},\"holder\":{\"name\":\"H\","
+	                             "\"taxId\":\"PE1\"}}\n");
+	done(&r);
+	/* an invalid result is not printed: exit 1, the violation on stderr */
+	const char *bad = "{\"certificate\":{\"number\":\"C-1\",\"status\":\"A\",\"since\":\"0\"},"
+	                  "\"authority\":{\"country\":\"ZZ\"},\"holder\":{\"name\":\"H\",\"taxId\":\"PE1\"}}";
+	unlink(p);
+	strcpy(p, temp_with(bad, strlen(bad)));
+	RUN(&r, "translate", "-m", map("tests/model/aeo-roundtrip.json"), p);
+	assert_int_equal(r.status, 1);
+	assert_int_equal(r.out.len, 0);
+	assert_non_null(strstr(ERR(&r), "invalid record: $.data.AEOCertificate.IssuingAuthority.CountryCode: "
+	                                "codelist"));
+	done(&r);
+	unlink(p);
+	unlink(q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(translate_then_validate),
+		cmocka_unit_test(invalid_record_named),
+		cmocka_unit_test(usage_errors_exit_2),
+		cmocka_unit_test(translate_refusals_named),
+	};
+	return cmocka_run_group_tests_name("model_cli", tests, setup, NULL);
+}
