@@ -25,12 +25,16 @@
 struct cadena_conf {
 	struct evm_conf evm;
 	char *registry;
+	char *country;
 };
 
 static const struct tb_option cadena_options[] = {
 	EVM_OPTIONS(struct cadena_conf),
 	{TB_OPT_STRING, "registry", NULL, TB_OPT_REQUIRED, offsetof(struct cadena_conf, registry),
 	 "address of the AEO registry contract", 0, 0},
+	{TB_OPT_STRING, "country", NULL, 0, offsetof(struct cadena_conf, country),
+	 "ISO 3166 alpha-2 code of the administration whose network this is, put in records",
+	 0, 0},
 	TB_OPT_END,
 };
 
@@ -39,6 +43,7 @@ struct cadena {
 	struct evm_conf conf; /* the configured one, with contracts/topics pinned */
 	char *contract_item, *topic_item;
 	uint8_t registry[20];
+	const char *country;
 };
 
 static const char *const status_names[4] = {"none", "certified", "suspended", "cancelled"};
@@ -58,6 +63,7 @@ static int cadena_open(const struct tb_network *net, void **state, struct tb_err
 	tb_abi_topic(CADENA_EVENT, t);
 	tb_hex_encode(t, 32, th + 2);
 	cd->conf = c->evm;
+	cd->country = c->country;
 	cd->contract_item = strdup(c->registry);
 	cd->topic_item = strdup(th);
 	cd->conf.contracts = (struct tb_strlist){&cd->contract_item, 1};
@@ -86,8 +92,24 @@ static void set_hex(struct tb_json *o, const char *k, const uint8_t *p, size_t n
 	set_s(o, k, h);
 }
 
+/* A bytes32 holding printable ASCII then zero bytes (Solidity's bytes32 text) as a
+ * string in out (33 bytes); 0 if it is not text. */
+static int id_text(const uint8_t id[32], char out[33])
+{
+	size_t n = 0;
+	while (n < 32 && id[n] >= 0x20 && id[n] < 0x7f)
+		n++;
+	for (size_t i = n; i < 32; i++)
+		if (id[i] != 0)
+			return 0;
+	memcpy(out, id, n);
+	out[n] = 0;
+	return n > 0;
+}
+
 /* The native record of one StatusChanged log; NULL (err set) if it is not one. */
-static struct tb_json *decode_event(const struct tb_json *log, struct tb_error *err)
+static struct tb_json *decode_event(const struct tb_json *log, const char *country,
+                                    struct tb_error *err)
 {
 	const struct tb_json *topics = tb_json_get(log, "topics");
 	const char *data = tb_json_string(tb_json_get(log, "data"));
@@ -124,6 +146,11 @@ static struct tb_json *decode_event(const struct tb_json *log, struct tb_error *
 	tb_abi_word_u64(v[3].word, &ver, NULL);
 	struct tb_json *o = tb_json_new_object();
 	set_hex(o, "certId", t[1], 32);
+	char ref[33];
+	if (id_text(t[1], ref))
+		set_s(o, "certRef", ref);
+	if (country)
+		set_s(o, "country", country);
 	set_hex(o, "admin", a[0].word + 12, 20);
 	set_hex(o, "holder", a[1].word + 12, 20);
 	set_s(o, "status", status_names[v[0].word[31]]);
@@ -146,7 +173,7 @@ static int cadena_poll(void *state, const struct tb_cursor *from, struct tb_batc
 	size_t before = out->len;
 	int rc = evm_poll(&cd->ev, from, out, err);
 	for (size_t i = before; rc == 0 && i < out->len; i++) {
-		struct tb_json *rec = decode_event(out->items[i].doc, err);
+		struct tb_json *rec = decode_event(out->items[i].doc, cd->country, err);
 		if (rec == NULL) {
 			tb_error_prefix(err, "%s: %s", cd->ev.network, out->items[i].locator);
 			rc = TB_EINVAL;
@@ -201,7 +228,7 @@ static int cadena_verify(void *state, const struct tb_native *rec, struct tb_pro
 	}
 	snprintf(out->kind, sizeof(out->kind), "evm-receipt");
 	struct tb_error e = {0};
-	struct tb_json *ev = decode_event(log, &e);
+	struct tb_json *ev = decode_event(log, cd->country, &e);
 	const char *signer = tb_json_string(tb_json_get(out->detail, "signer"));
 	const char *field = NULL;
 	if (ev == NULL) {

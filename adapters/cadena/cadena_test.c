@@ -29,6 +29,7 @@
 #include "ganache.h"
 #include "lib/hex.h"
 #include "lib/http.h"
+#include "model/mapping.h"
 #include "modules.h"
 
 #define CONF 2 /* confirmations the ingesting network asks for */
@@ -90,11 +91,13 @@ static void addr_of(const char *s, uint8_t a[20])
 	assert_int_equal(tb_hex_decode(s, strlen(s), a, 20, &n, NULL), 0);
 }
 
+/* Certificate ids are bytes32 text, as Solidity stores short strings. */
 static void id_of(int k, uint8_t id[32])
 {
+	char s[33];
 	memset(id, 0, 32);
-	memcpy(id, "PE/AEO/2026/", 12);
-	id[31] = (uint8_t)k;
+	snprintf(s, sizeof(s), "PE/AEO/2026/%06d", k);
+	memcpy(id, s, strlen(s));
 }
 
 /* One registry call by `from` on chain g; returns the receipt. */
@@ -278,7 +281,7 @@ static void open_a(struct world *w, struct net *nt, const char *url, const char 
 	char j[1024];
 	struct tb_error e = {0};
 	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",\"registry\":\"%s\",\"confirmations\":%d,"
-	         "\"issuers\":[\"%s\"]}", url, w->reg_a, CONF, issuer);
+	         "\"country\":\"PE\",\"issuers\":[\"%s\"]}", url, w->reg_a, CONF, issuer);
 	if (open_net(w, nt, j, &e) != 0)
 		fail_msg("open: %s", e.msg);
 }
@@ -356,6 +359,30 @@ static void two_chains(void **state)
 		if (v != TB_VALID)
 			fail_msg("record %zu: %s", i, reason);
 	}
+
+	/* the events map to canonical aeo.status through mappings/cadena-aeo.json */
+	static const char *const canon[3] = {"certified", "suspended", "revoked"};
+	char mpath[4096];
+	struct tb_mapping *map = NULL;
+	snprintf(mpath, sizeof(mpath), "%s/mappings/cadena-aeo.json",
+	         getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".");
+	if (tb_mapping_load(mpath, &map, &e) != 0)
+		fail_msg("%s", e.msg);
+	for (size_t i = 0; i < 3; i++) {
+		struct tb_json *rec = NULL;
+		struct tb_mapping_ctx ctx = {0};
+		if (tb_mapping_to_record(map, &ctx, got.items[i].doc, &rec, &e) != 0)
+			fail_msg("mapping record %zu: %s", i, e.msg);
+		struct tb_json *c = tb_json_get(tb_json_get(rec, "data"), "AEOCertificate");
+		assert_string_equal(tb_json_string(tb_json_get(c, "ID")), "PE/AEO/2026/000001");
+		assert_string_equal(tb_json_string(tb_json_get(c, "StatusCode")), canon[i]);
+		assert_string_equal(tb_json_string(tb_json_get(tb_json_get(c, "IssuingAuthority"),
+		                                               "CountryCode")), "PE");
+		assert_string_equal(tb_json_string(tb_json_get(rec, "key")),
+		                    "AEO/PE/PE/AEO/2026/000001");
+		tb_json_free(rec);
+	}
+	tb_mapping_free(map);
 
 	/* write them to chain B through the relayer's key */
 	char j[1024];
@@ -469,11 +496,11 @@ static void forged_events(void **state)
 	struct tb_json *fr = registry(&w->a, w->forger, tb_ganache_addresses[0], sig, v, 5);
 	/* (b) on the real registry, by an administration that is not the authorised issuer */
 	add_admin(&w->a, w->reg_a, 0, "XX");
-	id[31] = 4;
+	id_of(4, id);
 	v[0] = tb_abi_bytes32(id);
 	struct tb_json *ur = registry(&w->a, w->reg_a, tb_ganache_addresses[0], sig, v, 5);
 	/* (c) a genuine event whose record claims another holder */
-	id[31] = 5;
+	id_of(5, id);
 	v[0] = tb_abi_bytes32(id);
 	struct tb_json *gr = registry(&w->a, w->reg_a, tb_ganache_addresses[1], sig, v, 5);
 	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
