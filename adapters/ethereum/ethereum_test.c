@@ -286,6 +286,31 @@ static void vectors_invalid(void **state)
 	                 TB_UNKNOWN);
 }
 
+/* Options the core refuses when the network opens, naming the option. */
+static void bad_options(void **state)
+{
+	struct world *w = *state;
+	const char *bad[][2] = {
+		{"{\"rpc\":\"http://127.0.0.1:1/\",\"key\":\"0x12\"}", "key"},
+		{"{\"rpc\":\"http://127.0.0.1:1/\",\"contracts\":[\"0x12\"]}", "contracts[0]"},
+		{"{\"rpc\":\"http://127.0.0.1:1/\",\"topics\":[\"0x12\"]}", "topics[0]"},
+		{"{\"rpc\":\"ftp://127.0.0.1:1/\"}", "http://"},
+	};
+	for (size_t i = 0; i < 4; i++) {
+		struct tb_json *o = NULL;
+		struct tb_error e = {0};
+		assert_int_equal(tb_json_parse(bad[i][0], strlen(bad[i][0]), NULL, &o, &e), 0);
+		void *conf = calloc(1, w->ops->conf_size), *st = NULL;
+		assert_int_equal(tb_options_load(w->ops->options, o, NULL, NULL, conf, &e), 0);
+		struct tb_network net = {.name = "bad", .adapter = "ethereum", .conf = conf};
+		assert_int_equal(w->ops->open(&net, &st, &e), TB_ECONFIG);
+		assert_non_null(strstr(e.msg, bad[i][1]));
+		tb_json_free(o);
+		tb_options_fini(w->ops->options, conf);
+		free(conf);
+	}
+}
+
 static int run_verify(const char *url, const char *tx, const char *log)
 {
 	char bin[4096], path[4096];
@@ -321,6 +346,7 @@ int main(void)
 		cmocka_unit_test(vectors_valid),
 		cmocka_unit_test(vectors_invalid),
 		cmocka_unit_test(cli_log_locator),
+		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -63,8 +63,8 @@ int evm_open(struct evm *ev, const char *network, const struct evm_conf *c, stru
 			rc = tb_error_set(err, TB_ECONFIG, "topics[%zu] is not a 0x 32-byte hash", i);
 	}
 	if (rc == 0 && c->key) {
-		rc = evm_hex_fixed(c->key, ev->key, 32) == 0 ||
-		             tb_hex_decode(c->key, strlen(c->key), ev->key, 32, &(size_t){0}, NULL) == 0
+		size_t kn = 0; /* with or without 0x, exactly 32 bytes */
+		rc = tb_hex_decode(c->key, strlen(c->key), ev->key, 32, &kn, NULL) == 0 && kn == 32
 		         ? 0
 		         : tb_error_set(err, TB_ECONFIG, "key is not 32 bytes of hex");
 		uint8_t pub[65];
