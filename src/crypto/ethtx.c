@@ -299,6 +299,9 @@ int tb_ethtx_decode(const uint8_t *raw, size_t len, struct tb_ethtx *tx, struct 
 	if (len == 0)
 		return tb_error_set(err, TB_EINVAL, "tx: empty");
 	if (raw[0] < 0x80) {
+		if (raw[0] == 0) /* EIP-2718: a legacy transaction is never type-prefixed */
+			return tb_error_set(err, TB_EINVAL, "tx: type byte 0x00 (legacy transactions "
+			                    "carry no type byte)");
 		if (raw[0] > 2)
 			return tb_error_set(err, TB_ENOTSUP, "tx: type 0x%02x is not supported", raw[0]);
 		tx->type = raw[0];

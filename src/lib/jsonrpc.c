@@ -143,8 +143,10 @@ static int read_response(struct tb_json *obj, struct tb_jsonrpc_call *call, stru
 	if (fault != NULL && fault->type != TB_JSON_NULL) {
 		struct tb_json *code = tb_json_get(fault, "code");
 		const char *msg = tb_json_string(tb_json_get(fault, "message"));
-		if (fault->type != TB_JSON_OBJECT || code == NULL || code->type != TB_JSON_NUMBER)
-			return tb_error_set(err, TB_EINVAL, "error object without a numeric code");
+		if (fault->type != TB_JSON_OBJECT || code == NULL || code->type != TB_JSON_NUMBER ||
+		    !(code->u.number.value >= -9007199254740991.0 &&
+		      code->u.number.value <= 9007199254740991.0))
+			return tb_error_set(err, TB_EINVAL, "error object without an integer code");
 		call->faulted = 1;
 		call->fault.code = (long long)code->u.number.value;
 		snprintf(call->fault.message, sizeof(call->fault.message), "%s", msg ? msg : "");

@@ -180,6 +180,14 @@ static void refusals(void **s)
 	assert_int_equal(tb_ethtx_decode(raw, n, &tx, &e), TB_EINVAL);
 	assert_non_null(strstr(e.msg, "fields"));
 	assert_int_equal(tb_ethtx_decode(raw, 0, &tx, &e), TB_EINVAL);
+	/* a legacy transaction behind a 0x00 type byte (found by ethtx_fuzz) */
+	uint8_t pre[200] = {0};
+	unhex("f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764"
+	      "00008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067"
+	      "cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83", pre + 1,
+	      sizeof(pre) - 1, &n);
+	assert_int_equal(tb_ethtx_decode(pre + 1, n, &tx, &e), 0);
+	assert_int_equal(tb_ethtx_decode(pre, n + 1, &tx, &e), TB_EINVAL);
 	/* calldata over the bound */
 	uint8_t *big = calloc(1, TB_ETHTX_MAX_DATA + 1);
 	assert_int_equal(tb_ethtx_set_data(&tx, big, TB_ETHTX_MAX_DATA + 1, &e), TB_ELIMIT);
