@@ -358,6 +358,13 @@ static void two_chains(void **state)
 		enum tb_verdict v = verify(&a, d, reason, sizeof(reason));
 		if (v != TB_VALID)
 			fail_msg("record %zu: %s", i, reason);
+		/* ganache sent these as EIP-1559 transactions: the VALID verdict above rebuilt
+		 * their typed (EIP-2718) receipts and transactions exactly */
+		char p[128];
+		snprintf(p, sizeof(p), "[\"%s\"]", tb_json_string(tb_json_get(d, "transactionHash")));
+		struct tb_json *tx = rpc(&w->a, "eth_getTransactionByHash", p);
+		assert_string_equal(tb_json_string(tb_json_get(tx, "type")), "0x2");
+		tb_json_free(tx);
 	}
 
 	/* the events map to canonical aeo.status through mappings/cadena-aeo.json */
@@ -399,6 +406,14 @@ static void two_chains(void **state)
 		assert_int_equal(strncmp(ref.ref, "0x", 2), 0);
 		assert_int_equal(b.ops->confirm(b.state, &ref, &st, &e), 0);
 		assert_int_equal(st.state, TB_CONFIRMED);
+		/* our EIP-1559 signature: ganache recovered the relayer as the sender */
+		char p[128];
+		snprintf(p, sizeof(p), "[\"%.66s\"]", ref.ref);
+		struct tb_json *tx = rpc(&w->b, "eth_getTransactionByHash", p);
+		assert_string_equal(tb_json_string(tb_json_get(tx, "type")), "0x2");
+		assert_string_equal(tb_json_string(tb_json_get(tx, "from")), tb_ganache_addresses[2]);
+		assert_string_equal(tb_json_string(tb_json_get(tx, "hash")), ref.ref);
+		tb_json_free(tx);
 	}
 	/* B now holds version 3, cancelled, on behalf of PE's administration */
 	uint8_t id[32];
