@@ -309,7 +309,6 @@ static int cadena_submit(void *state, const struct tb_native *rec, const char *k
 	uint8_t id[32], admin[20], holder[20], hash[32];
 	uint64_t eff, ver, st = 0;
 	const char *sn = tb_json_string(tb_json_get(d, "status"));
-	(void)key;
 	for (uint64_t i = 1; sn && i < 4; i++)
 		if (strcmp(sn, status_names[i]) == 0)
 			st = i;
@@ -345,7 +344,7 @@ static int cadena_submit(void *state, const struct tb_native *rec, const char *k
 	tb_buf_init(&cdata, 0);
 	rc = tb_abi_encode_call(CADENA_MIRROR, v, 7, &cdata, err);
 	if (rc == 0)
-		rc = evm_send(&cd->ev, cd->registry, cdata.data, cdata.len, out, err);
+		rc = evm_send(&cd->ev, cd->registry, cdata.data, cdata.len, key, out, err);
 	tb_buf_fini(&cdata);
 	return rc;
 }

@@ -39,7 +39,7 @@ struct world {
 	char *bytecode;
 	char reg_a[43], reg_b[43], forger[43];
 	struct tb_modules mods;
-	const struct tb_adapter_ops *ops;
+	const struct tb_adapter_ops *ops, *eth;
 	struct tb_cursor cursor; /* A's ingest cursor, carried between tests */
 };
 
@@ -231,6 +231,12 @@ static int setup(void **state)
 		return -1;
 	}
 	w->ops = tb_modules_find(&w->mods, "cadena")->ops;
+	snprintf(so, sizeof(so), "%s/adapters/ethereum/.libs/ethereum.so", bd ? bd : ".");
+	if (tb_modules_load(&w->mods, so, 0, &e) != 0) {
+		fprintf(stderr, "cadena_test: %s\n", e.msg);
+		return -1;
+	}
+	w->eth = tb_modules_find(&w->mods, "ethereum")->ops;
 	return 0;
 }
 
@@ -455,6 +461,68 @@ static void two_chains(void **state)
 	close_net(&b);
 	close_net(&a);
 	tb_batch_fini(&got);
+}
+
+/* Writes through the journal (state_dir): the same idempotency key sends the same
+ * signed bytes again and the node's "already known"/"nonce too low" for that hash is
+ * success, with no second transaction; a new key takes the next nonce. */
+static void journal_exactly_once(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	char dir[] = "/tmp/tb_journal_XXXXXX", j[1024];
+	assert_non_null(mkdtemp(dir));
+	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",\"confirmations\":0,\"key\":\"%s\","
+	         "\"state_dir\":\"%s\"}", w->b.url, tb_ganache_keys[1], dir);
+	struct net n;
+	const struct tb_adapter_ops *saved = w->ops;
+	w->ops = w->eth;
+	int rc = open_net(w, &n, j, &e);
+	w->ops = saved;
+	if (rc != 0)
+		fail_msg("open: %s", e.msg);
+	struct tb_native rec = {.doc = NULL};
+	const char *call = "{\"to\":\"0x00000000000000000000000000000000000a3e01\",\"data\":\"0x\"}";
+	assert_int_equal(tb_json_parse(call, strlen(call), NULL, &rec.doc, &e), 0);
+	struct tb_txref r1, r2, r3;
+	uint64_t b0, b1;
+	if (n.ops->submit(n.state, &rec, "route-1/record-1", &r1, &e) != 0)
+		fail_msg("submit: %s", e.msg);
+	struct tb_status st = {0};
+	for (int i = 0; i < 100 && st.state != TB_CONFIRMED; i++) { /* mined: bounded wait */
+		assert_int_equal(n.ops->confirm(n.state, &r1, &st, &e), 0);
+		if (st.state != TB_CONFIRMED)
+			usleep(50000);
+	}
+	assert_int_equal(st.state, TB_CONFIRMED);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b0, &e), 0);
+	/* the retry after (say) a crash: same key, same bytes, nothing new on chain */
+	if (n.ops->submit(n.state, &rec, "route-1/record-1", &r2, &e) != 0)
+		fail_msg("resubmit: %s", e.msg);
+	assert_string_equal(r1.ref, r2.ref);
+	/* nothing was sent again (ganache 7.9.2 would even re-execute mined bytes) */
+	usleep(200000);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
+	assert_int_equal(b1, b0);
+	/* another key: another transaction, the next nonce */
+	assert_int_equal(n.ops->submit(n.state, &rec, "route-1/record-2", &r3, &e), 0);
+	assert_string_not_equal(r1.ref, r3.ref);
+	char p[128];
+	snprintf(p, sizeof(p), "[\"%.66s\"]", r1.ref);
+	struct tb_json *t1 = rpc(&w->b, "eth_getTransactionByHash", p);
+	snprintf(p, sizeof(p), "[\"%.66s\"]", r3.ref);
+	struct tb_json *t3 = rpc(&w->b, "eth_getTransactionByHash", p);
+	uint64_t n1, n3;
+	assert_int_equal(tb_jsonrpc_quantity(tb_json_get(t1, "nonce"), &n1, &e), 0);
+	assert_int_equal(tb_jsonrpc_quantity(tb_json_get(t3, "nonce"), &n3, &e), 0);
+	assert_int_equal(n3, n1 + 1);
+	tb_json_free(t1);
+	tb_json_free(t3);
+	tb_json_free(rec.doc);
+	close_net(&n);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void reorg_never_yields(void **state)
@@ -682,6 +750,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(two_chains),
+		cmocka_unit_test(journal_exactly_once),
 		cmocka_unit_test(reorg_never_yields),
 		cmocka_unit_test(forged_events),
 		cmocka_unit_test(tampered_receipt),

@@ -55,12 +55,11 @@ static int eth_submit(void *state, const struct tb_native *rec, const char *key,
 	uint8_t to[20], *data = NULL;
 	size_t n = 0;
 	const char *d = tb_json_string(tb_json_get(rec->doc, "data"));
-	(void)key; /* the signed bytes are the idempotency: a resend is "already known" */
 	if (evm_hex_fixed(tb_json_string(tb_json_get(rec->doc, "to")), to, 20) < 0 || d == NULL ||
 	    tb_hex_decode_alloc(d, strlen(d), &data, &n, err) < 0)
 		return tb_error_set(err, TB_EINVAL, "%s: a write is {\"to\": address, \"data\": hex}",
 		                    ev->network);
-	int rc = evm_send(ev, to, data, n, out, err);
+	int rc = evm_send(ev, to, data, n, key, out, err);
 	free(data);
 	return rc;
 }

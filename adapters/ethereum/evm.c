@@ -4,11 +4,13 @@
  * trie rebuilt from the receipts (so the log is the one the block commits to), the
  * signer recovered, the emitter compared. Invariant: only a failed check is
  * INVALID; anything that could not be asked or is not yet final is UNKNOWN. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/ethproof.h"
 #include "crypto/ethtx.h"
@@ -622,25 +624,85 @@ static int known_fault(const struct tb_jsonrpc_fault *f)
 	       strstr(f->message, "known transaction") || strstr(f->message, "already imported");
 }
 
-int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
-             struct tb_txref *ref, struct tb_error *err)
+/* ---- the write journal (state_dir): signed bytes and the next nonce are on disk
+ * before anything is sent, so a retry after a crash resends the same transaction. ---- */
+
+static int journal_path(const struct evm *ev, const char *kind, const char *key, char *out,
+                        size_t cap)
 {
-	if (!ev->has_key)
-		return tb_error_set(err, TB_ECONFIG, "%s: no key configured for writes", ev->network);
-	struct tb_ethtx tx;
-	struct tb_buf raw;
+	uint8_t h[32];
+	char hx[65];
+	struct tb_buf b;
+	tb_buf_init(&b, 4096);
+	tb_buf_printf(&b, "%s\n%s", ev->network, key);
+	tb_sha256(b.data, b.len, h);
+	tb_buf_fini(&b);
+	tb_hex_encode(h, 16, hx);
+	int n = snprintf(out, cap, "%s/%s-%s", ev->conf->state_dir, kind, hx);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int write_atomic(const char *path, const void *p, size_t n, struct tb_error *err)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	int ok = f && fwrite(p, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
+		remove(tmp);
+		return tb_error_set(err, TB_EIO, "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* Read a small journal file into b; 1 if it does not exist. */
+static int read_journal(const char *path, struct tb_buf *b, struct tb_error *err)
+{
+	if (access(path, F_OK) != 0)
+		return 1;
+	return tb_buf_read_file(b, path, err);
+}
+
+/* The nonce to use: the node's pending count, but never below the journal's. */
+static int next_nonce(struct evm *ev, uint64_t *nonce, char *npath, size_t cap,
+                      struct tb_error *err)
+{
 	char from[43], p[128];
-	uint64_t chain;
-	tb_ethtx_init(&tx);
-	tb_buf_init(&raw, 0);
 	hex0x(ev->from, 20, from);
 	snprintf(p, sizeof(p), "[\"%s\",\"pending\"]", from);
+	int rc = call_u64(ev, "eth_getTransactionCount", p, nonce, err);
+	if (rc < 0 || !ev->conf->state_dir)
+		return rc;
+	if (journal_path(ev, "nonce", from, npath, cap) < 0)
+		return tb_error_set(err, TB_ECONFIG, "%s: state_dir path too long", ev->network);
+	struct tb_buf b;
+	tb_buf_init(&b, 64);
+	rc = read_journal(npath, &b, err);
+	if (rc == 0 && b.len) {
+		uint64_t kept = strtoull((const char *)b.data, NULL, 10);
+		if (kept > *nonce)
+			*nonce = kept;
+	}
+	tb_buf_fini(&b);
+	return rc < 0 ? rc : 0;
+}
+
+/* Build and sign the call; raw gets the signed encoding. */
+static int build_signed(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
+                        struct tb_buf *raw, struct tb_error *err)
+{
+	struct tb_ethtx tx;
+	uint64_t chain;
+	char npath[4200] = "";
+	tb_ethtx_init(&tx);
 	int rc = call_u64(ev, "eth_chainId", NULL, &chain, err);
 	if (rc == 0 && ev->conf->chain_id && (uint64_t)ev->conf->chain_id != chain)
 		rc = tb_error_set(err, TB_ECONFIG, "%s: node is on chain %" PRIu64 ", configured %lld",
 		                  ev->network, chain, ev->conf->chain_id);
 	if (rc == 0)
-		rc = call_u64(ev, "eth_getTransactionCount", p, &tx.nonce, err);
+		rc = next_nonce(ev, &tx.nonce, npath, sizeof(npath), err);
 	if (rc == 0)
 		rc = set_fees(ev, &tx, err);
 	tx.chain_id = chain;
@@ -651,33 +713,98 @@ int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t l
 		rc = tb_ethtx_set_data(&tx, data, len, err);
 	if (rc == 0)
 		rc = tb_ethtx_sign(&tx, ev->key, err);
-	uint8_t h[32];
 	if (rc == 0)
-		rc = tb_ethtx_encode(&tx, &raw, err);
-	if (rc == 0) {
-		tb_keccak256(raw.data, raw.len, h);
-		hex0x(h, 32, ref->ref);
+		rc = tb_ethtx_encode(&tx, raw, err);
+	if (rc == 0 && npath[0]) { /* the nonce is spent from now on, sent or not */
+		char num[32];
+		int n = snprintf(num, sizeof(num), "%" PRIu64 "\n", tx.nonce + 1);
+		rc = write_atomic(npath, num, (size_t)n, err);
 	}
+	tb_ethtx_fini(&tx);
+	return rc;
+}
+
+/* Send raw; a node that already has these bytes (or mined them) is success. */
+static int broadcast(struct evm *ev, const struct tb_buf *raw, struct tb_txref *ref,
+                     struct tb_error *err)
+{
+	uint8_t h[32];
+	tb_keccak256(raw->data, raw->len, h);
+	hex0x(h, 32, ref->ref);
 	struct tb_buf params;
 	tb_buf_init(&params, 0);
-	char *hx = rc == 0 ? malloc(2 * raw.len + 1) : NULL;
-	if (rc == 0 && hx == NULL)
-		rc = tb_error_set(err, TB_ENOMEM, "out of memory");
-	if (rc == 0) {
-		tb_hex_encode(raw.data, raw.len, hx);
-		tb_buf_printf(&params, "[\"0x%s\"]", hx);
-		struct tb_json *r = NULL;
-		struct tb_jsonrpc_fault f;
-		rc = tb_jsonrpc_call(ev->rpc, "eth_sendRawTransaction", (const char *)params.data, &r,
-		                     &f, err);
-		if (rc == TB_EIO && known_fault(&f))
-			rc = 0; /* the same signed bytes: the node has it already */
+	char *hx = malloc(2 * raw->len + 1);
+	if (hx == NULL)
+		return tb_error_set(err, TB_ENOMEM, "out of memory");
+	tb_hex_encode(raw->data, raw->len, hx);
+	tb_buf_printf(&params, "[\"0x%s\"]", hx);
+	free(hx);
+	struct tb_json *r = NULL;
+	struct tb_jsonrpc_fault f;
+	int rc = tb_jsonrpc_call(ev->rpc, "eth_sendRawTransaction", (const char *)params.data, &r,
+	                         &f, err);
+	tb_json_free(r);
+	tb_buf_fini(&params);
+	if (rc == TB_EIO && known_fault(&f)) {
+		/* ours only if the chain (or pool) knows this very hash */
+		char p[128];
+		snprintf(p, sizeof(p), "[\"%.66s\"]", ref->ref);
+		struct tb_error e2 = {0};
+		rc = call(ev, "eth_getTransactionByHash", p, &r, &e2);
+		if (rc == 0 && (r == NULL || r->type != TB_JSON_OBJECT))
+			rc = tb_error_set(err, TB_EIO, "%s: node says \"%s\" but does not know %s: the "
+			                  "nonce went to another transaction", ev->network, f.message,
+			                  ref->ref);
+		else if (rc < 0)
+			*err = e2;
 		tb_json_free(r);
 	}
-	free(hx);
-	tb_buf_fini(&params);
+	return rc;
+}
+
+/* 1 if the node knows the transaction raw (mined or pending); ref gets its hash. */
+static int known_hash(struct evm *ev, const struct tb_buf *raw, struct tb_txref *ref)
+{
+	uint8_t h[32];
+	char p[128];
+	struct tb_json *r = NULL;
+	tb_keccak256(raw->data, raw->len, h);
+	hex0x(h, 32, ref->ref);
+	snprintf(p, sizeof(p), "[\"%.66s\"]", ref->ref);
+	int known = call(ev, "eth_getTransactionByHash", p, &r, NULL) == 0 && r != NULL &&
+	            r->type == TB_JSON_OBJECT;
+	tb_json_free(r);
+	return known;
+}
+
+int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
+             const char *key, struct tb_txref *ref, struct tb_error *err)
+{
+	if (!ev->has_key)
+		return tb_error_set(err, TB_ECONFIG, "%s: no key configured for writes", ev->network);
+	char jpath[4200] = "";
+	struct tb_buf raw;
+	int rc = 0;
+	tb_buf_init(&raw, 4 << 20);
+	if (ev->conf->state_dir && key &&
+	    journal_path(ev, "tx", key, jpath, sizeof(jpath)) < 0)
+		rc = tb_error_set(err, TB_ECONFIG, "%s: state_dir path too long", ev->network);
+	int fresh = 1;
+	if (rc == 0 && jpath[0]) {
+		rc = read_journal(jpath, &raw, err);
+		fresh = rc == 1;
+		rc = rc == 1 ? 0 : rc;
+	}
+	if (rc == 0 && fresh) {
+		rc = build_signed(ev, to, data, len, &raw, err);
+		if (rc == 0 && jpath[0])
+			rc = write_atomic(jpath, raw.data, raw.len, err);
+	}
+	if (rc == 0 && !fresh && known_hash(ev, &raw, ref) == 1)
+		; /* sent before and the node has it: sending again could only do harm */
+	else if (rc == 0)
+		rc = broadcast(ev, &raw, ref, err);
 	tb_buf_fini(&raw);
-	tb_ethtx_fini(&tx);
 	if (rc < 0)
 		tb_error_prefix(err, "%s: write", ev->network);
 	return rc;

@@ -30,6 +30,7 @@ struct evm_conf {
 	char *key;                   /* hex secret key for writes (SECRET) */
 	long long chain_id;          /* 0 = ask the node */
 	long long gas;
+	char *state_dir;             /* write journal; NULL = none */
 };
 
 /* The options every EVM adapter shares, spliced into each module's table. */
@@ -57,7 +58,10 @@ struct evm_conf {
 	{TB_OPT_INT, "chain_id", "0", 0, offsetof(type, evm.chain_id),                              \
 	 "EIP-155 chain id for writes (0: ask the node, and check it)", 0, 1LL << 53},               \
 	{TB_OPT_INT, "gas", "500000", 0, offsetof(type, evm.gas), "gas limit of writes", 21000,     \
-	 30000000}
+	 30000000},                                                                                  \
+	{TB_OPT_STRING, "state_dir", NULL, 0, offsetof(type, evm.state_dir),                        \
+	 "directory where each write's signed bytes and the next nonce are kept before sending",    \
+	 0, 0}
 
 struct evm {
 	const struct evm_conf *conf;
@@ -83,10 +87,13 @@ int evm_poll(struct evm *ev, const struct tb_cursor *from, struct tb_batch *out,
  * VALID, *log (may be NULL) gets a clone of the verified log object. */
 int evm_verify(struct evm *ev, const struct tb_native *rec, struct tb_proof *out,
                struct tb_json **log, struct tb_error *err);
-/* Send a call to `to` signed with the configured key; idempotent on "already known"
- * and "nonce too low" for this transaction. ref gets the tx hash. */
+/* Send a call to `to` signed with the configured key; ref gets the tx hash. With
+ * state_dir, the signed bytes (per idempotency key) and the next nonce are written
+ * before sending, and a retry with the same key resends the same bytes (unless the
+ * node already knows their hash, then nothing is sent). "already
+ * known" / "nonce too low" are success only when the node knows this very hash. */
 int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
-             struct tb_txref *ref, struct tb_error *err);
+             const char *key, struct tb_txref *ref, struct tb_error *err);
 /* eth_call to `to`; *result is the returned bytes (free()). */
 int evm_call(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
              uint8_t **result, size_t *rlen, struct tb_error *err);
