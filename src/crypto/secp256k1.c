@@ -65,6 +65,15 @@ static void ctx_init(void)
 	ctx = c;
 }
 
+/* A copy of this file linked into an adapter module is unloaded with dlclose:
+ * release the context then (and at exit), or it is lost with the module's statics. */
+__attribute__((destructor)) static void ctx_fini(void)
+{
+	if (ctx)
+		secp256k1_context_destroy(ctx);
+	ctx = NULL;
+}
+
 static const secp256k1_context *get_ctx(struct tb_error *err)
 {
 	pthread_once(&ctx_once, ctx_init);

@@ -143,8 +143,10 @@ static int read_response(struct tb_json *obj, struct tb_jsonrpc_call *call, stru
 	if (fault != NULL && fault->type != TB_JSON_NULL) {
 		struct tb_json *code = tb_json_get(fault, "code");
 		const char *msg = tb_json_string(tb_json_get(fault, "message"));
-		if (fault->type != TB_JSON_OBJECT || code == NULL || code->type != TB_JSON_NUMBER)
-			return tb_error_set(err, TB_EINVAL, "error object without a numeric code");
+		if (fault->type != TB_JSON_OBJECT || code == NULL || code->type != TB_JSON_NUMBER ||
+		    !(code->u.number.value >= -9007199254740991.0 &&
+		      code->u.number.value <= 9007199254740991.0))
+			return tb_error_set(err, TB_EINVAL, "error object without an integer code");
 		call->faulted = 1;
 		call->fault.code = (long long)code->u.number.value;
 		snprintf(call->fault.message, sizeof(call->fault.message), "%s", msg ? msg : "");
@@ -207,7 +209,7 @@ int tb_jsonrpc_call(struct tb_jsonrpc *c, const char *method, const char *params
 }
 
 /* Match the answer to the calls; single (n == 0) expects one object for calls[0]. */
-static int match_answer(struct tb_jsonrpc *c, struct tb_json *ans, struct tb_jsonrpc_call *calls,
+static int match_answer(struct tb_json *ans, struct tb_jsonrpc_call *calls,
                         size_t n, uint64_t first_id, struct tb_error *err)
 {
 	size_t count = n ? n : 1;
@@ -237,8 +239,29 @@ static int match_answer(struct tb_jsonrpc *c, struct tb_json *ans, struct tb_jso
 		if (!calls[i].result && !calls[i].faulted)
 			return tb_error_set(err, TB_EINVAL, "batch: no answer for call %zu (%s)", i,
 			                    calls[i].method);
-	(void)c;
 	return 0;
+}
+
+int tb_jsonrpc_parse_answer(const char *body, size_t len, struct tb_jsonrpc_call *calls,
+                            size_t n, uint64_t first_id, struct tb_error *err)
+{
+	struct tb_json *ans = NULL;
+	size_t count = n ? n : 1;
+	if (n > TB_JSONRPC_MAX_BATCH)
+		return tb_error_set(err, TB_ELIMIT, "jsonrpc: batch of %zu calls, at most %d", n,
+		                    TB_JSONRPC_MAX_BATCH);
+	for (size_t i = 0; i < count; i++) {
+		calls[i].result = NULL;
+		calls[i].faulted = 0;
+	}
+	int rc = tb_json_parse(body, len, NULL, &ans, err);
+	if (rc < 0)
+		return TB_EINVAL;
+	rc = match_answer(ans, calls, n, first_id, err);
+	tb_json_free(ans);
+	if (rc < 0)
+		tb_jsonrpc_calls_fini(calls, count);
+	return rc;
 }
 
 int tb_jsonrpc_batch(struct tb_jsonrpc *c, struct tb_jsonrpc_call *calls, size_t n,
@@ -278,7 +301,7 @@ int tb_jsonrpc_batch(struct tb_jsonrpc *c, struct tb_jsonrpc_call *calls, size_t
 		if (rc < 0)
 			break;
 		struct tb_error e = {0};
-		rc = match_answer(c, ans, calls, n, first, &e);
+		rc = match_answer(ans, calls, n, first, &e);
 		tb_json_free(ans);
 		if (rc == 0)
 			break;

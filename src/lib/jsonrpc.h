@@ -55,6 +55,12 @@ void tb_jsonrpc_calls_fini(struct tb_jsonrpc_call *calls, size_t n);
 /* The URL of the endpoint that answered last (borrowed). */
 const char *tb_jsonrpc_endpoint(const struct tb_jsonrpc *c);
 
+/* Read an answer body to a request whose calls got ids first_id.. (n = 0: a single
+ * call in calls[0]); what tb_jsonrpc_batch does with each answer, exposed for tests
+ * and fuzzing. TB_EINVAL when the body is not a JSON-RPC 2.0 answer to those calls. */
+int tb_jsonrpc_parse_answer(const char *body, size_t len, struct tb_jsonrpc_call *calls,
+                            size_t n, uint64_t first_id, struct tb_error *err);
+
 /* A JSON-RPC quantity ("0x1a": no leading zeros, at most 64 bits) as a number. */
 int tb_jsonrpc_quantity(const struct tb_json *j, uint64_t *v, struct tb_error *err);
 

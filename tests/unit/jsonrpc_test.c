@@ -231,6 +231,11 @@ static void test_unavailable(void **state)
 	set_answer(s, 200, "{\"jsonrpc\":\"2.0\",\"id\":999999,\"result\":\"0x1\"}");
 	assert_int_equal(tb_jsonrpc_call(c, "eth_chainId", NULL, &r, NULL, &e), TB_EUNAVAIL);
 	assert_non_null(strstr(e.msg, "not a JSON-RPC 2.0 answer"));
+	/* an error code no integer can hold (found by jsonrpc_fuzz) */
+	set_answer(s, 200, "{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"error\":{\"code\":-3e55,"
+	                   "\"message\":\"x\"}}");
+	assert_int_equal(tb_jsonrpc_call(c, "eth_chainId", NULL, &r, NULL, &e), TB_EUNAVAIL);
+	assert_non_null(strstr(e.msg, "integer code"));
 	/* nor a 1.0 answer */
 	set_answer(s, 200, "{\"id\":%ID%,\"result\":\"0x1\"}");
 	assert_int_equal(tb_jsonrpc_call(c, "eth_chainId", NULL, &r, NULL, &e), TB_EUNAVAIL);

@@ -1,0 +1,760 @@
+/* The cadena adapter against two real ganache chains (two administrations'
+ * networks), with the registry compiled by solc from tests/peers and deployed on
+ * both: certify/suspend/cancel on A are ingested with VALID proofs and mirrored to B
+ * idempotently; a change inside the confirmation depth that is reverted
+ * (evm_snapshot/evm_revert) never yields a record; events from another contract, by
+ * an unauthorised signer, with a wrong claimed field, or whose receipts were altered
+ * in transit are INVALID with the reason; a stopped node gives UNKNOWN and an
+ * unchanged cursor. Everything talks to 127.0.0.1; every node is killed in teardown. */
+#define _GNU_SOURCE /* strcasestr */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "adapter.h"
+#include "crypto/abi.h"
+#include "ganache.h"
+#include "lib/hex.h"
+#include "lib/http.h"
+#include "model/mapping.h"
+#include "modules.h"
+
+#define CONF 2 /* confirmations the ingesting network asks for */
+
+struct world {
+	struct tb_ganache a, b;
+	char *bytecode;
+	char reg_a[43], reg_b[43], forger[43];
+	struct tb_modules mods;
+	const struct tb_adapter_ops *ops, *eth;
+	struct tb_cursor cursor; /* A's ingest cursor, carried between tests */
+};
+
+/* ---- chain helpers ---- */
+
+static struct tb_json *rpc(struct tb_ganache *g, const char *method, const char *params)
+{
+	struct tb_json *r = NULL;
+	struct tb_error e = {0};
+	if (tb_ganache_call(g, method, params, &r, &e) != 0)
+		fail_msg("%s: %s", method, e.msg);
+	return r;
+}
+
+/* eth_sendTransaction from an unlocked account; returns the receipt. */
+static struct tb_json *send_tx(struct tb_ganache *g, const char *from, const char *to,
+                               const char *data)
+{
+	size_t n = strlen(data) + 256;
+	char *p = malloc(n);
+	snprintf(p, n, "[{\"from\":\"%s\",%s%s%s\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", from,
+	         to ? "\"to\":\"" : "", to ? to : "", to ? "\"," : "", data);
+	struct tb_json *h = rpc(g, "eth_sendTransaction", p);
+	snprintf(p, n, "[\"%s\"]", tb_json_string(h));
+	tb_json_free(h);
+	struct tb_json *r = rpc(g, "eth_getTransactionReceipt", p);
+	free(p);
+	assert_non_null(r);
+	assert_string_equal(tb_json_string(tb_json_get(r, "status")), "0x1");
+	return r;
+}
+
+static char *calldata(const char *sig, const struct tb_abi_value *v, size_t n)
+{
+	struct tb_buf b;
+	struct tb_error e = {0};
+	tb_buf_init(&b, 0);
+	assert_int_equal(tb_abi_encode_call(sig, v, n, &b, &e), 0);
+	char *h = malloc(2 * b.len + 3);
+	h[0] = '0', h[1] = 'x';
+	tb_hex_encode(b.data, b.len, h + 2);
+	tb_buf_fini(&b);
+	return h;
+}
+
+static void addr_of(const char *s, uint8_t a[20])
+{
+	size_t n;
+	assert_int_equal(tb_hex_decode(s, strlen(s), a, 20, &n, NULL), 0);
+}
+
+/* Certificate ids are bytes32 text, as Solidity stores short strings. */
+static void id_of(int k, uint8_t id[32])
+{
+	char s[33];
+	memset(id, 0, 32);
+	snprintf(s, sizeof(s), "PE/AEO/2026/%06d", k);
+	memcpy(id, s, strlen(s));
+}
+
+/* One registry call by `from` on chain g; returns the receipt. */
+static struct tb_json *registry(struct tb_ganache *g, const char *reg, const char *from,
+                                const char *sig, const struct tb_abi_value *v, size_t n)
+{
+	char *d = calldata(sig, v, n);
+	struct tb_json *r = send_tx(g, from, reg, d);
+	free(d);
+	return r;
+}
+
+static void change(struct tb_ganache *g, const char *reg, const char *from, int k,
+                   const char *what, uint64_t version)
+{
+	uint8_t id[32], hash[32], holder[20];
+	id_of(k, id);
+	memset(hash, (int)version, 32);
+	addr_of("0x00000000000000000000000000000000000a3e01", holder);
+	struct tb_json *r;
+	if (strcmp(what, "certify") == 0) {
+		struct tb_abi_value v[5] = {tb_abi_bytes32(id), tb_abi_address(holder),
+		                            tb_abi_uint64(1700000000 + version), tb_abi_bytes32(hash),
+		                            tb_abi_uint64(version)};
+		r = registry(g, reg, from, "certify(bytes32,address,uint64,bytes32,uint64)", v, 5);
+	} else {
+		char sig[64];
+		snprintf(sig, sizeof(sig), "%s(bytes32,uint64,bytes32,uint64)", what);
+		struct tb_abi_value v[4] = {tb_abi_bytes32(id), tb_abi_uint64(1700000000 + version),
+		                            tb_abi_bytes32(hash), tb_abi_uint64(version)};
+		r = registry(g, reg, from, sig, v, 4);
+	}
+	assert_int_equal(tb_json_len(tb_json_get(r, "logs")), 1);
+	tb_json_free(r);
+}
+
+/* solc --standard-json, EVM version pinned to what ganache 7.9 runs (shanghai). */
+static char *compile_registry(void)
+{
+	const char *src = getenv("TB_SRCDIR");
+	char path[4096], in[] = "/tmp/tb_solc_in_XXXXXX", cmd[8192];
+	struct tb_buf sol, req;
+	struct tb_error e = {0};
+	snprintf(path, sizeof(path), "%s/contrib/contracts/AEORegistry.sol", src ? src : ".");
+	tb_buf_init(&sol, 1 << 20);
+	tb_buf_init(&req, 1 << 21);
+	assert_int_equal(tb_buf_read_file(&sol, path, &e), 0);
+	tb_buf_puts(&req, "{\"language\":\"Solidity\",\"sources\":{\"AEORegistry.sol\":{\"content\":");
+	tb_json_write_string(&req, (const char *)sol.data, sol.len);
+	tb_buf_puts(&req, "}},\"settings\":{\"evmVersion\":\"shanghai\",\"optimizer\":{\"enabled\":"
+	                  "true,\"runs\":200},\"outputSelection\":{\"*\":{\"*\":[\"evm.bytecode."
+	                  "object\"]}}}}");
+	int fd = mkstemp(in);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, req.data, req.len), (ssize_t)req.len);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "'%s/tests/peers/node_modules/.bin/solcjs' --standard-json < %s",
+	         src ? src : ".", in);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	struct tb_buf out;
+	tb_buf_init(&out, 16 << 20);
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		assert_int_equal(tb_buf_append(&out, chunk, n), 0);
+	assert_int_equal(pclose(p), 0);
+	unlink(in);
+	/* solcjs may print a warning line before the JSON */
+	const char *j = memchr(out.data, '{', out.len);
+	assert_non_null(j);
+	struct tb_json *res = NULL;
+	if (tb_json_parse(j, out.len - (size_t)(j - (const char *)out.data), NULL, &res, &e) != 0)
+		fail_msg("solc output: %s", e.msg);
+	const char *obj = tb_json_string(tb_json_get(tb_json_get(tb_json_get(tb_json_get(tb_json_get(
+		tb_json_get(res, "contracts"), "AEORegistry.sol"), "AEORegistry"), "evm"), "bytecode"),
+		"object"));
+	if (obj == NULL)
+		fail_msg("solc did not compile the registry: %.500s", j);
+	char *code = malloc(strlen(obj) + 3);
+	sprintf(code, "0x%s", obj);
+	tb_json_free(res);
+	tb_buf_fini(&out);
+	tb_buf_fini(&sol);
+	tb_buf_fini(&req);
+	return code;
+}
+
+static void deploy(struct tb_ganache *g, const char *code, char out[43])
+{
+	struct tb_json *r = send_tx(g, tb_ganache_addresses[0], NULL, code);
+	snprintf(out, 43, "%s", tb_json_string(tb_json_get(r, "contractAddress")));
+	tb_json_free(r);
+	assert_int_equal(strlen(out), 42);
+}
+
+static void add_admin(struct tb_ganache *g, const char *reg, int account, const char *country)
+{
+	uint8_t a[20];
+	addr_of(tb_ganache_addresses[account], a);
+	struct tb_abi_value v[2] = {tb_abi_address(a), tb_abi_string(country, strlen(country))};
+	tb_json_free(registry(g, reg, tb_ganache_addresses[0], "addAdministration(address,string)",
+	                      v, 2));
+}
+
+static int setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct tb_error e = {0};
+	*state = w;
+	if (tb_ganache_start(&w->a, 1337, &e) != 0 || tb_ganache_start(&w->b, 1338, &e) != 0) {
+		fprintf(stderr, "cadena_test: %s\n", e.msg);
+		return -1;
+	}
+	w->bytecode = compile_registry();
+	deploy(&w->a, w->bytecode, w->reg_a);
+	deploy(&w->b, w->bytecode, w->reg_b);
+	deploy(&w->a, w->bytecode, w->forger);
+	add_admin(&w->a, w->reg_a, 1, "PE");
+	add_admin(&w->a, w->forger, 0, "PE");
+	uint8_t relayer[20];
+	addr_of(tb_ganache_addresses[2], relayer);
+	struct tb_abi_value v = tb_abi_address(relayer);
+	tb_json_free(registry(&w->b, w->reg_b, tb_ganache_addresses[0], "addRelayer(address)", &v, 1));
+	tb_modules_init(&w->mods);
+	char so[4096];
+	const char *bd = getenv("TB_BUILDDIR");
+	snprintf(so, sizeof(so), "%s/adapters/cadena/.libs/cadena.so", bd ? bd : ".");
+	if (tb_modules_load(&w->mods, so, 0, &e) != 0) {
+		fprintf(stderr, "cadena_test: %s\n", e.msg);
+		return -1;
+	}
+	w->ops = tb_modules_find(&w->mods, "cadena")->ops;
+	snprintf(so, sizeof(so), "%s/adapters/ethereum/.libs/ethereum.so", bd ? bd : ".");
+	if (tb_modules_load(&w->mods, so, 0, &e) != 0) {
+		fprintf(stderr, "cadena_test: %s\n", e.msg);
+		return -1;
+	}
+	w->eth = tb_modules_find(&w->mods, "ethereum")->ops;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+	tb_ganache_stop(&w->a);
+	tb_ganache_stop(&w->b);
+	tb_modules_fini(&w->mods);
+	free(w->bytecode);
+	free(w);
+	return 0;
+}
+
+/* ---- the adapter ---- */
+
+struct net {
+	const struct tb_adapter_ops *ops;
+	void *conf, *state;
+	struct tb_network n;
+};
+
+static int open_net(struct world *w, struct net *nt, const char *json, struct tb_error *e)
+{
+	struct tb_json *o = NULL;
+	memset(nt, 0, sizeof(*nt));
+	nt->ops = w->ops;
+	assert_int_equal(tb_json_parse(json, strlen(json), NULL, &o, e), 0);
+	nt->conf = calloc(1, w->ops->conf_size);
+	struct tb_opt_source src = {.file = "cadena_test", .scope = "networks.test"};
+	int rc = tb_options_load(w->ops->options, o, &src, NULL, nt->conf, e);
+	tb_json_free(o);
+	assert_int_equal(rc, 0);
+	nt->n = (struct tb_network){.name = "pe-cadena", .adapter = "cadena", .conf = nt->conf};
+	return w->ops->open(&nt->n, &nt->state, e);
+}
+
+static void close_net(struct net *nt)
+{
+	if (nt->state)
+		nt->ops->close(nt->state);
+	tb_options_fini(nt->ops->options, nt->conf);
+	free(nt->conf);
+}
+
+static void open_a(struct world *w, struct net *nt, const char *url, const char *issuer)
+{
+	char j[1024];
+	struct tb_error e = {0};
+	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",\"registry\":\"%s\",\"confirmations\":%d,"
+	         "\"country\":\"PE\",\"issuers\":[\"%s\"]}", url, w->reg_a, CONF, issuer);
+	if (open_net(w, nt, j, &e) != 0)
+		fail_msg("open: %s", e.msg);
+}
+
+/* Poll until the cursor stops moving (bounded); the records land in all. */
+static void poll_all(struct net *nt, struct tb_cursor *cur, struct tb_batch *all)
+{
+	for (int i = 0; i < 50; i++) {
+		struct tb_batch b = {0};
+		struct tb_error e = {0};
+		if (nt->ops->poll(nt->state, cur, &b, &e) != 0)
+			fail_msg("poll: %s", e.msg);
+		for (size_t k = 0; k < b.len; k++) {
+			tb_batch_push(all, b.items[k].locator, b.items[k].doctype, b.items[k].doc);
+			b.items[k].doc = NULL;
+		}
+		int same = strcmp(b.next.value, cur->value) == 0;
+		*cur = b.next;
+		tb_batch_fini(&b);
+		if (same)
+			return;
+	}
+	fail_msg("the cursor kept moving");
+}
+
+static size_t count_cert(const struct tb_batch *b, int k)
+{
+	uint8_t id[32];
+	char h[67] = "0x";
+	id_of(k, id);
+	tb_hex_encode(id, 32, h + 2);
+	size_t n = 0;
+	for (size_t i = 0; i < b->len; i++)
+		n += strcmp(tb_json_string(tb_json_get(b->items[i].doc, "certId")), h) == 0;
+	return n;
+}
+
+static enum tb_verdict verify(struct net *nt, struct tb_json *doc, char *reason, size_t cap)
+{
+	struct tb_native rec = {.doc = doc};
+	struct tb_proof p = {0};
+	struct tb_error e = {0};
+	snprintf(rec.locator, sizeof(rec.locator), "test");
+	assert_int_equal(nt->ops->verify(nt->state, &rec, &p, &e), 0);
+	snprintf(reason, cap, "%s", p.reason);
+	tb_proof_fini(&p);
+	return p.verdict;
+}
+
+/* ---- tests ---- */
+
+static void two_chains(void **state)
+{
+	struct world *w = *state;
+	const char *pe = tb_ganache_addresses[1];
+	change(&w->a, w->reg_a, pe, 1, "certify", 1);
+	change(&w->a, w->reg_a, pe, 1, "suspend", 2);
+	change(&w->a, w->reg_a, pe, 1, "cancel", 3);
+	struct tb_error e = {0};
+	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
+
+	struct net a, b;
+	struct tb_batch got = {0};
+	open_a(w, &a, w->a.url, pe);
+	poll_all(&a, &w->cursor, &got);
+	assert_int_equal(count_cert(&got, 1), 3);
+	static const char *const want[3] = {"certified", "suspended", "cancelled"};
+	char reason[512];
+	for (size_t i = 0; i < 3; i++) {
+		struct tb_json *d = got.items[i].doc;
+		assert_string_equal(tb_json_string(tb_json_get(d, "status")), want[i]);
+		assert_int_equal((int)tb_json_get(d, "version")->u.number.value, (int)i + 1);
+		assert_string_equal(tb_json_string(tb_json_get(d, "admin")), pe);
+		enum tb_verdict v = verify(&a, d, reason, sizeof(reason));
+		if (v != TB_VALID)
+			fail_msg("record %zu: %s", i, reason);
+		/* ganache sent these as EIP-1559 transactions: the VALID verdict above rebuilt
+		 * their typed (EIP-2718) receipts and transactions exactly */
+		char p[128];
+		snprintf(p, sizeof(p), "[\"%s\"]", tb_json_string(tb_json_get(d, "transactionHash")));
+		struct tb_json *tx = rpc(&w->a, "eth_getTransactionByHash", p);
+		assert_string_equal(tb_json_string(tb_json_get(tx, "type")), "0x2");
+		tb_json_free(tx);
+	}
+
+	/* the events map to canonical aeo.status through mappings/cadena-aeo.json */
+	static const char *const canon[3] = {"certified", "suspended", "revoked"};
+	char mpath[4096];
+	struct tb_mapping *map = NULL;
+	snprintf(mpath, sizeof(mpath), "%s/mappings/cadena-aeo.json",
+	         getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".");
+	if (tb_mapping_load(mpath, &map, &e) != 0)
+		fail_msg("%s", e.msg);
+	for (size_t i = 0; i < 3; i++) {
+		struct tb_json *rec = NULL;
+		struct tb_mapping_ctx ctx = {0};
+		if (tb_mapping_to_record(map, &ctx, got.items[i].doc, &rec, &e) != 0)
+			fail_msg("mapping record %zu: %s", i, e.msg);
+		struct tb_json *c = tb_json_get(tb_json_get(rec, "data"), "AEOCertificate");
+		assert_string_equal(tb_json_string(tb_json_get(c, "ID")), "PE/AEO/2026/000001");
+		assert_string_equal(tb_json_string(tb_json_get(c, "StatusCode")), canon[i]);
+		assert_string_equal(tb_json_string(tb_json_get(tb_json_get(c, "IssuingAuthority"),
+		                                               "CountryCode")), "PE");
+		assert_string_equal(tb_json_string(tb_json_get(rec, "key")),
+		                    "AEO/PE/PE/AEO/2026/000001");
+		tb_json_free(rec);
+	}
+	tb_mapping_free(map);
+
+	/* write them to chain B through the relayer's key */
+	char j[1024];
+	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",\"registry\":\"%s\",\"confirmations\":0,"
+	         "\"key\":\"%s\"}", w->b.url, w->reg_b, tb_ganache_keys[2]);
+	if (open_net(w, &b, j, &e) != 0)
+		fail_msg("open B: %s", e.msg);
+	for (size_t i = 0; i < 3; i++) {
+		struct tb_native rec = {.doc = got.items[i].doc};
+		struct tb_txref ref;
+		struct tb_status st;
+		if (b.ops->submit(b.state, &rec, "k", &ref, &e) != 0)
+			fail_msg("submit %zu: %s", i, e.msg);
+		assert_int_equal(strncmp(ref.ref, "0x", 2), 0);
+		assert_int_equal(b.ops->confirm(b.state, &ref, &st, &e), 0);
+		assert_int_equal(st.state, TB_CONFIRMED);
+		/* our EIP-1559 signature: ganache recovered the relayer as the sender */
+		char p[128];
+		snprintf(p, sizeof(p), "[\"%.66s\"]", ref.ref);
+		struct tb_json *tx = rpc(&w->b, "eth_getTransactionByHash", p);
+		assert_string_equal(tb_json_string(tb_json_get(tx, "type")), "0x2");
+		assert_string_equal(tb_json_string(tb_json_get(tx, "from")), tb_ganache_addresses[2]);
+		assert_string_equal(tb_json_string(tb_json_get(tx, "hash")), ref.ref);
+		tb_json_free(tx);
+	}
+	/* B now holds version 3, cancelled, on behalf of PE's administration */
+	uint8_t id[32];
+	id_of(1, id);
+	struct tb_abi_value arg = tb_abi_bytes32(id);
+	char *cd = calldata("certs(bytes32)", &arg, 1), p[1024];
+	snprintf(p, sizeof(p), "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", w->reg_b, cd);
+	free(cd);
+	struct tb_json *r = rpc(&w->b, "eth_call", p);
+	const char *hex = tb_json_string(r);
+	assert_int_equal(strlen(hex), 2 + 6 * 64);
+	assert_int_equal(strncmp(hex + 2 + 24, pe + 2, 40), 0); /* admin: PE's account */
+	assert_int_equal(hex[2 + 3 * 64 - 1], '3');              /* status: cancelled */
+	assert_int_equal(hex[2 + 6 * 64 - 1], '3');              /* version 3 */
+	tb_json_free(r);
+	/* the same records again change nothing: no transaction is even sent */
+	uint64_t before, after;
+	assert_int_equal(tb_ganache_block_number(&w->b, &before, &e), 0);
+	for (size_t i = 0; i < 3; i++) {
+		struct tb_native rec = {.doc = got.items[i].doc};
+		struct tb_txref ref;
+		assert_int_equal(b.ops->submit(b.state, &rec, "k", &ref, &e), 0);
+		assert_int_equal(strncmp(ref.ref, "present:", 8), 0);
+	}
+	assert_int_equal(tb_ganache_block_number(&w->b, &after, &e), 0);
+	assert_int_equal(after, before);
+	/* and the contract itself ignores a repeat of the same version */
+	uint8_t admin[20], holder[20], hash[32];
+	addr_of(pe, admin);
+	addr_of("0x00000000000000000000000000000000000a3e01", holder);
+	memset(hash, 3, 32);
+	struct tb_abi_value m[7] = {tb_abi_bytes32(id), tb_abi_address(admin), tb_abi_address(holder),
+	                            tb_abi_uint64(3), tb_abi_uint64(1700000003), tb_abi_bytes32(hash),
+	                            tb_abi_uint64(3)};
+	r = registry(&w->b, w->reg_b, tb_ganache_addresses[2],
+	             "mirror(bytes32,address,address,uint8,uint64,bytes32,uint64)", m, 7);
+	assert_int_equal(tb_json_len(tb_json_get(r, "logs")), 0);
+	tb_json_free(r);
+	close_net(&b);
+	close_net(&a);
+	tb_batch_fini(&got);
+}
+
+/* Writes through the journal (state_dir): the same idempotency key sends the same
+ * signed bytes again and the node's "already known"/"nonce too low" for that hash is
+ * success, with no second transaction; a new key takes the next nonce. */
+static void journal_exactly_once(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	char dir[] = "/tmp/tb_journal_XXXXXX", j[1024];
+	assert_non_null(mkdtemp(dir));
+	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",\"confirmations\":0,\"key\":\"%s\","
+	         "\"state_dir\":\"%s\"}", w->b.url, tb_ganache_keys[1], dir);
+	struct net n;
+	const struct tb_adapter_ops *saved = w->ops;
+	w->ops = w->eth;
+	int rc = open_net(w, &n, j, &e);
+	w->ops = saved;
+	if (rc != 0)
+		fail_msg("open: %s", e.msg);
+	struct tb_native rec = {.doc = NULL};
+	const char *call = "{\"to\":\"0x00000000000000000000000000000000000a3e01\",\"data\":\"0x\"}";
+	assert_int_equal(tb_json_parse(call, strlen(call), NULL, &rec.doc, &e), 0);
+	struct tb_txref r1, r2, r3;
+	uint64_t b0, b1;
+	if (n.ops->submit(n.state, &rec, "route-1/record-1", &r1, &e) != 0)
+		fail_msg("submit: %s", e.msg);
+	struct tb_status st = {0};
+	for (int i = 0; i < 100 && st.state != TB_CONFIRMED; i++) { /* mined: bounded wait */
+		assert_int_equal(n.ops->confirm(n.state, &r1, &st, &e), 0);
+		if (st.state != TB_CONFIRMED)
+			usleep(50000);
+	}
+	assert_int_equal(st.state, TB_CONFIRMED);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b0, &e), 0);
+	/* the retry after (say) a crash: same key, same bytes, nothing new on chain */
+	if (n.ops->submit(n.state, &rec, "route-1/record-1", &r2, &e) != 0)
+		fail_msg("resubmit: %s", e.msg);
+	assert_string_equal(r1.ref, r2.ref);
+	/* nothing was sent again (ganache 7.9.2 would even re-execute mined bytes) */
+	usleep(200000);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
+	assert_int_equal(b1, b0);
+	/* another key: another transaction, the next nonce */
+	assert_int_equal(n.ops->submit(n.state, &rec, "route-1/record-2", &r3, &e), 0);
+	assert_string_not_equal(r1.ref, r3.ref);
+	char p[128];
+	snprintf(p, sizeof(p), "[\"%.66s\"]", r1.ref);
+	struct tb_json *t1 = rpc(&w->b, "eth_getTransactionByHash", p);
+	snprintf(p, sizeof(p), "[\"%.66s\"]", r3.ref);
+	struct tb_json *t3 = rpc(&w->b, "eth_getTransactionByHash", p);
+	uint64_t n1, n3;
+	assert_int_equal(tb_jsonrpc_quantity(tb_json_get(t1, "nonce"), &n1, &e), 0);
+	assert_int_equal(tb_jsonrpc_quantity(tb_json_get(t3, "nonce"), &n3, &e), 0);
+	assert_int_equal(n3, n1 + 1);
+	tb_json_free(t1);
+	tb_json_free(t3);
+	tb_json_free(rec.doc);
+	close_net(&n);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void reorg_never_yields(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	struct net a;
+	struct tb_batch got = {0};
+	char snap[32];
+	open_a(w, &a, w->a.url, tb_ganache_addresses[1]);
+	poll_all(&a, &w->cursor, &got); /* catch up */
+	tb_batch_fini(&got);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(tb_ganache_snapshot(&w->a, snap, &e), 0);
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 2, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF - 1, &e), 0); /* inside the depth */
+	poll_all(&a, &w->cursor, &got);
+	assert_int_equal(count_cert(&got, 2), 0);
+	assert_int_equal(tb_ganache_revert(&w->a, snap, &e), 0);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 3, &e), 0);
+	poll_all(&a, &w->cursor, &got);
+	assert_int_equal(count_cert(&got, 2), 0);
+	assert_int_equal(got.len, 0);
+	close_net(&a);
+	tb_batch_fini(&got);
+}
+
+/* A locator document for the first log of a receipt. */
+static struct tb_json *locator_of(struct tb_json *receipt)
+{
+	struct tb_json *d = tb_json_new_object();
+	const struct tb_json *l = tb_json_at(tb_json_get(receipt, "logs"), 0);
+	tb_json_object_set(d, "transactionHash", 15,
+	                   tb_json_clone(tb_json_get(receipt, "transactionHash")));
+	tb_json_object_set(d, "logIndex", 8, tb_json_clone(tb_json_get(l, "logIndex")));
+	return d;
+}
+
+static void forged_events(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	struct net a;
+	char reason[512];
+	uint8_t id[32], hash[32], holder[20];
+	id_of(3, id);
+	memset(hash, 7, 32);
+	addr_of("0x00000000000000000000000000000000000a3e01", holder);
+	struct tb_abi_value v[5] = {tb_abi_bytes32(id), tb_abi_address(holder),
+	                            tb_abi_uint64(1700000000), tb_abi_bytes32(hash),
+	                            tb_abi_uint64(1)};
+	const char *sig = "certify(bytes32,address,uint64,bytes32,uint64)";
+	/* (a) the same event from a look-alike contract */
+	struct tb_json *fr = registry(&w->a, w->forger, tb_ganache_addresses[0], sig, v, 5);
+	/* (b) on the real registry, by an administration that is not the authorised issuer */
+	add_admin(&w->a, w->reg_a, 0, "XX");
+	id_of(4, id);
+	v[0] = tb_abi_bytes32(id);
+	struct tb_json *ur = registry(&w->a, w->reg_a, tb_ganache_addresses[0], sig, v, 5);
+	/* (c) a genuine event whose record claims another holder */
+	id_of(5, id);
+	v[0] = tb_abi_bytes32(id);
+	struct tb_json *gr = registry(&w->a, w->reg_a, tb_ganache_addresses[1], sig, v, 5);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
+
+	open_a(w, &a, w->a.url, tb_ganache_addresses[1]);
+	struct tb_json *d = locator_of(fr);
+	assert_int_equal(verify(&a, d, reason, sizeof(reason)), TB_INVALID);
+	assert_non_null(strstr(reason, "not a configured contract"));
+	tb_json_free(d);
+	d = locator_of(ur);
+	assert_int_equal(verify(&a, d, reason, sizeof(reason)), TB_INVALID);
+	assert_non_null(strstr(reason, "not an authorised issuer"));
+	tb_json_free(d);
+	d = locator_of(gr);
+	assert_int_equal(verify(&a, d, reason, sizeof(reason)), TB_VALID);
+	tb_json_object_set(d, "holder", 6, tb_json_new_string(tb_ganache_addresses[2], 42));
+	assert_int_equal(verify(&a, d, reason, sizeof(reason)), TB_INVALID);
+	assert_non_null(strstr(reason, "\"holder\" differs"));
+	tb_json_free(d);
+	close_net(&a);
+	tb_json_free(fr);
+	tb_json_free(ur);
+	tb_json_free(gr);
+}
+
+/* ---- a tampering proxy in front of chain A ---- */
+
+struct proxy {
+	int lfd, port;
+	pthread_t th;
+	atomic_int stop, tampered;
+	const char *upstream;
+};
+
+static void proxy_one(struct proxy *px, struct tb_http *h, int fd)
+{
+	char buf[1 << 16];
+	size_t len = 0;
+	char *end = NULL;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	for (int i = 0; i < 500 && !atomic_load(&px->stop); i++) {
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (r <= 0)
+			return;
+		len += (size_t)r;
+		buf[len] = 0;
+		end = strstr(buf, "\r\n\r\n");
+		const char *cl = strcasestr(buf, "content-length:");
+		if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
+			break;
+	}
+	if (!end)
+		return;
+	const char *body = end + 4;
+	struct tb_http_response resp;
+	tb_http_response_init(&resp);
+	if (tb_http_post_json(h, px->upstream, body, strlen(body), 1, &resp, NULL) == 0 &&
+	    resp.body.len) {
+		/* receipts fetched for the trie rebuild: change one hex digit of a log's data */
+		char *s = (char *)resp.body.data;
+		char *logs = (body[0] == '[' || strstr(body, "eth_getBlockReceipts"))
+		                 ? strstr(s, "\"logs\":[{") : NULL;
+		char *data = logs ? strstr(logs, "\"data\":\"0x") : NULL;
+		if (data && strlen(data) > 30) {
+			data[30] = data[30] == '0' ? '1' : '0';
+			atomic_store(&px->tampered, 1);
+		}
+	}
+	char head[256];
+	int hn = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	                  "Content-Length: %zu\r\nConnection: close\r\n\r\n", resp.body.len);
+	send(fd, head, (size_t)hn, MSG_NOSIGNAL);
+	send(fd, resp.body.data, resp.body.len, MSG_NOSIGNAL);
+	tb_http_response_fini(&resp);
+}
+
+static void *proxy_main(void *arg)
+{
+	struct proxy *px = arg;
+	struct tb_http *h = NULL;
+	struct tb_http_options ho = {.max_attempts = 1};
+	tb_http_new(&h, &ho, NULL);
+	struct pollfd p = {.fd = px->lfd, .events = POLLIN};
+	for (int i = 0; i < 3000 && !atomic_load(&px->stop); i++) { /* at most 60 s */
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		int fd = accept(px->lfd, NULL, NULL);
+		if (fd >= 0) {
+			proxy_one(px, h, fd);
+			close(fd);
+		}
+	}
+	tb_http_free(h);
+	return NULL;
+}
+
+static void tampered_receipt(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	struct proxy px = {.upstream = w->a.url};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	px.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(px.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(px.lfd, 16), 0);
+	getsockname(px.lfd, (struct sockaddr *)&sa, &sl);
+	px.port = ntohs(sa.sin_port);
+	pthread_create(&px.th, NULL, proxy_main, &px);
+
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 6, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
+	struct net a, direct;
+	struct tb_batch got = {0};
+	char url[64], reason[512];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", px.port);
+	open_a(w, &direct, w->a.url, tb_ganache_addresses[1]);
+	poll_all(&direct, &w->cursor, &got);
+	assert_int_equal(count_cert(&got, 6), 1);
+	assert_int_equal(verify(&direct, got.items[got.len - 1].doc, reason, sizeof(reason)),
+	                 TB_VALID);
+	open_a(w, &a, url, tb_ganache_addresses[1]);
+	assert_int_equal(verify(&a, got.items[got.len - 1].doc, reason, sizeof(reason)), TB_INVALID);
+	assert_true(atomic_load(&px.tampered));
+	assert_non_null(strstr(reason, "receipts root mismatch"));
+	atomic_store(&px.stop, 1);
+	pthread_join(px.th, NULL);
+	close(px.lfd);
+	close_net(&a);
+	close_net(&direct);
+	tb_batch_fini(&got);
+}
+
+static void node_down(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	struct net a;
+	struct tb_batch got = {0};
+	char reason[512];
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 7, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
+	open_a(w, &a, w->a.url, tb_ganache_addresses[1]);
+	poll_all(&a, &w->cursor, &got);
+	assert_int_equal(count_cert(&got, 7), 1);
+	struct tb_json *doc = got.items[got.len - 1].doc;
+	assert_int_equal(verify(&a, doc, reason, sizeof(reason)), TB_VALID);
+	tb_ganache_stop(&w->a);
+	assert_int_equal(verify(&a, doc, reason, sizeof(reason)), TB_UNKNOWN);
+	assert_non_null(strstr(reason, "no endpoint answered"));
+	struct tb_batch b = {0};
+	struct tb_cursor before = w->cursor;
+	assert_int_equal(a.ops->poll(a.state, &w->cursor, &b, &e), TB_EUNAVAIL);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.next.value, before.value);
+	tb_batch_fini(&b);
+	close_net(&a);
+	tb_batch_fini(&got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(two_chains),
+		cmocka_unit_test(journal_exactly_once),
+		cmocka_unit_test(reorg_never_yields),
+		cmocka_unit_test(forged_events),
+		cmocka_unit_test(tampered_receipt),
+		cmocka_unit_test(node_down),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
