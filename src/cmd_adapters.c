@@ -85,8 +85,9 @@ static int list(const struct tb_modules *m, int json)
 		return put_json(arr) ? TB_EXIT_USAGE : TB_EXIT_OK;
 	}
 	if (m->len == 0)
-		printf("no adapters found (searched %zu director%s)\n", m->ndirs,
-		       m->ndirs == 1 ? "y" : "ies");
+		printf("no adapters found (searched %zu director%s); set TRADEBRIDGE_ADAPTER_PATH "
+		       "to the folders that hold them (in a build tree: adapters/*/.libs)\n",
+		       m->ndirs, m->ndirs == 1 ? "y" : "ies");
 	for (size_t i = 0; i < m->len; i++)
 		printf("%-12s %s\n%-12s %s\n", m->items[i].ops->name,
 		       m->items[i].ops->summary ? m->items[i].ops->summary : "", "", m->items[i].path);

@@ -5,6 +5,7 @@
 #include <config.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +48,19 @@ struct tb_dict {
 	size_t ntypes;
 };
 
+/* $TRADEBRIDGE_WCO_DIR, else the installed dictionary, else (a binary run from
+ * its build tree, not installed) the source tree's mappings/wco. */
 const char *tb_dict_default_dir(void)
 {
 	const char *e = getenv("TRADEBRIDGE_WCO_DIR");
-	return e && *e ? e : TB_WCODIR;
+	if (e && *e)
+		return e;
+#ifdef TB_SRC_WCODIR
+	struct stat st;
+	if (stat(TB_WCODIR, &st) != 0 && stat(TB_SRC_WCODIR, &st) == 0)
+		return TB_SRC_WCODIR;
+#endif
+	return TB_WCODIR;
 }
 
 static int cmpstr(const void *a, const void *b)
