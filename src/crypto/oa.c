@@ -267,22 +267,11 @@ int tb_oa_v2_digest(const struct tb_json *doc, uint8_t out[32], struct tb_oa_res
 	return rc;
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t tb_oa_hex_lenient(const char *s, size_t len, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
 	for (size_t i = 0; i + 1 < len && n < cap; i += 2) {
-		int hi = nibble(s[i]), lo = nibble(s[i + 1]);
+		int hi = tb_hex_digit(s[i]), lo = tb_hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			break;
 		out[n++] = (uint8_t)(hi << 4 | lo);
@@ -419,7 +408,7 @@ static int uuid_v4_prefix(const char *s, size_t len)
 		return 0;
 	for (size_t i = 0; i < 36; i++) {
 		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash != (s[i] == '-') || (!dash && nibble(s[i]) < 0))
+		if (dash != (s[i] == '-') || (!dash && tb_hex_digit(s[i]) < 0))
 			return 0;
 	}
 	return s[14] == '4' && strchr("89abAB", s[19]) != NULL;

@@ -16,7 +16,7 @@ void tb_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
+int tb_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -43,7 +43,7 @@ int tb_hex_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n
 		return tb_error_set(err, TB_ELIMIT, "hex: %zu bytes do not fit in %zu", (len - p) / 2,
 		                    cap);
 	for (size_t i = p; i < len; i += 2) {
-		int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+		int hi = tb_hex_digit(s[i]), lo = tb_hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0) {
 			size_t at = hi < 0 ? i : i + 1;
 			return tb_error_set(err, TB_EINVAL, "hex: offset %zu: '%c' is not a hex digit", at,

@@ -8,6 +8,8 @@
 
 #include "lib/error.h"
 
+/* The value of one hex digit (either case), or -1. */
+int tb_hex_digit(int c);
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void tb_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decode hex text (optional 0x/0X prefix, either case) into out of size cap;
