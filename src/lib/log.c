@@ -77,7 +77,7 @@ static int key_is_secret(const char *key)
 	                                    "mnemonic", "bearer", "apikey", "api_key"};
 	char low[64];
 	size_t i;
-	for (i = 0; key[i] && i < sizeof(low) - 1; i++)
+	for (i = 0; i < sizeof(low) - 1 && key[i]; i++)
 		low[i] = (char)tolower((unsigned char)key[i]);
 	low[i] = 0;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
