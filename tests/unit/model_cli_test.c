@@ -7,82 +7,27 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/json.h"
+#include "runcli.h"
 
-extern char **environ;
 
-struct run {
-	int status;
-	struct tb_buf out, err;
-};
+static char src[4096], sample[8192];
 
-static char bin[4096], src[4096], sample[8192];
-
-static void read_back(const char *path, struct tb_buf *b)
-{
-	struct tb_error e;
-	tb_buf_init(b, 4 << 20);
-	assert_int_equal(tb_buf_read_file(b, path, &e), 0);
-	unlink(path);
-	tb_buf_putc(b, 0);
-	b->len--;
-}
-
-/* Run the binary with args and stdin from in (NULL: /dev/null). */
-static void run(struct run *r, const char *in, const char *const *args)
-{
-	char outp[] = "/tmp/tb_mcli_out_XXXXXX", errp[] = "/tmp/tb_mcli_err_XXXXXX";
-	int fo = mkstemp(outp), fe = mkstemp(errp);
-	char *argv[16];
-	size_t n = 0;
-	assert_true(fo >= 0 && fe >= 0);
-	argv[n++] = bin;
-	for (; args[n - 1] && n < 15; n++)
-		argv[n] = (char *)args[n - 1];
-	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fo, 1);
-	posix_spawn_file_actions_adddup2(&fa, fe, 2);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	r->status = WEXITSTATUS(st);
-	close(fo);
-	close(fe);
-	read_back(outp, &r->out);
-	read_back(errp, &r->err);
-}
-
-#define RUN(r, ...) run((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
-#define OUT(r) ((const char *)(r)->out.data)
-#define ERR(r) ((const char *)(r)->err.data)
-
-static void done(struct run *r)
-{
-	tb_buf_fini(&r->out);
-	tb_buf_fini(&r->err);
-}
+#define RUN(r, ...) TB_RUN((r), __VA_ARGS__)
+#define OUT(r) TB_OUT(r)
+#define ERR(r) TB_ERR(r)
 
 static int setup(void **state)
 {
 	const char *b = getenv("TB_BUILDDIR"), *s = getenv("TB_SRCDIR"), *v = getenv("TB_VECTORS");
 	if (!b || !s || !v)
 		return -1;
-	snprintf(bin, sizeof bin, "%s/tradebridge", b);
 	snprintf(src, sizeof src, "%s", s);
 	snprintf(sample, sizeof sample, "%s/wco-dm-hmrc/samples/TT_EX039a/TT_EX039a.xml", v);
 	char wco[8192];
@@ -115,7 +60,7 @@ static const char *temp_with(const char *text, size_t len)
 
 static void translate_then_validate(void **state)
 {
-	struct run r, v, c;
+	struct tb_run r, v, c;
 	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), sample);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(OUT(&r), "\"type\": \"declaration\""));
@@ -132,14 +77,14 @@ static void translate_then_validate(void **state)
 	char want[200];
 	snprintf(want, sizeof want, "valid: id %.64s\n", sha + 8);
 	assert_non_null(strstr(OUT(&v), want));
-	done(&c);
-	done(&v);
+	tb_run_fini(&c);
+	tb_run_fini(&v);
 	RUN(&v, "validate", "--json", recpath);
 	assert_int_equal(v.status, 0);
 	assert_non_null(strstr(OUT(&v), "{\"valid\":true,\"id\":\""));
-	done(&v);
+	tb_run_fini(&v);
 	unlink(recpath);
-	done(&r);
+	tb_run_fini(&r);
 }
 
 static void invalid_record_named(void **state)
@@ -150,7 +95,7 @@ static void invalid_record_named(void **state)
 	                  "\"GoodsItemQuantity\":\"x\"}}}";
 	char p[64];
 	strcpy(p, temp_with(bad, strlen(bad)));
-	struct run r;
+	struct tb_run r;
 	RUN(&r, "validate", p);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(OUT(&r), "$.data.Declaration.Declarant.Address.CountryCode: codelist: "
@@ -159,7 +104,7 @@ static void invalid_record_named(void **state)
 	assert_non_null(strstr(OUT(&r), "$.data.Declaration.GoodsItemQuantity: format: "
 	                                "Declaration.GoodsItemQuantity (WCO 228): expected format n..5\n"));
 	assert_non_null(strstr(OUT(&r), "invalid: 2 violations"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "validate", "--json", p);
 	assert_int_equal(r.status, 1);
 	struct tb_json *j;
@@ -172,80 +117,80 @@ static void invalid_record_named(void **state)
 	assert_string_equal(tb_json_string(tb_json_get(v0, "path")),
 	                    "$.data.Declaration.Declarant.Address.CountryCode");
 	tb_json_free(j);
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 	strcpy(p, temp_with("{not json", 9));
 	RUN(&r, "validate", p);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(OUT(&r), "not JSON"));
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 }
 
 static void usage_errors_exit_2(void **state)
 {
-	struct run r;
+	struct tb_run r;
 	RUN(&r, "validate", "/nonexistent/record.json");
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "/nonexistent/record.json"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "validate", "--dict", "/nonexistent/wco", sample);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "cannot open directory /nonexistent/wco"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "validate", "--bogus");
 	assert_int_equal(r.status, 2);
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "translate", sample);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "-m MAPPING is required"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), "--reverse", sample);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "not declared reversible"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "translate", "-m", "/nonexistent/m.json", sample);
 	assert_int_equal(r.status, 2);
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "translate", "-m", map("mappings/hmrc-dec.json"), "--native", "--canonical", sample);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(OUT(&r), "{\"MetaData\":{"));
 	assert_non_null(strstr(OUT(&r), "\"StatisticalValueAmount\":{\"#text\":\"600\",\"@currencyID\":\"GBP\"}"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "translate", "--help");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(OUT(&r), "usage: tradebridge translate -m MAPPING"));
-	done(&r);
+	tb_run_fini(&r);
 }
 
 static void translate_refusals_named(void **state)
 {
-	struct run r;
+	struct tb_run r;
 	/* the notification mapping on a declaration: the rule and path are named */
 	RUN(&r, "translate", "-m", map("mappings/hmrc-res.json"), sample);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(ERR(&r), "mapping hmrc-res.json: rule 1 (to Response.FunctionCode): at $: "
 	                                "required MetaData.Response.FunctionCode is missing"));
-	done(&r);
+	tb_run_fini(&r);
 	/* a reversible mapping, forward then back */
 	const char *native = "{\"certificate\":{\"number\":\"C-1\",\"status\":\"RI\",\"since\":\"0\"},"
 	                     "\"authority\":{\"country\":\"PE\"},\"holder\":{\"name\":\"H\",\"taxId\":\"PE1\"}}";
 	char p[64], q[64];
 	strcpy(p, temp_with(native, strlen(native)));
-	run(&r, p, (const char *const[]){"translate", "--canonical", "-m",
+	tb_run_cli(&r, p, (const char *const[]){"translate", "--canonical", "-m",
 	                                   map("tests/model/aeo-roundtrip.json"), NULL});
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(OUT(&r), "\"StatusCode\":\"reinstated\""));
 	assert_non_null(strstr(OUT(&r), "\"EffectiveDateTime\":\"1970-01-01T00:00:00Z\""));
 	assert_non_null(strstr(OUT(&r), "\"key\":\"AEO/PE/C-1\""));
 	strcpy(q, temp_with(OUT(&r), r.out.len));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "translate", "--reverse", "--canonical", "-m", map("tests/model/aeo-roundtrip.json"), q);
 	assert_int_equal(r.status, 0);
 	assert_string_equal(OUT(&r), "{\"authority\":{\"country\":\"PE\"},\"certificate\":{\"number\":\"C-1\","
 	                             "\"since\":\"0\",\"status\":\"RI\"},\"holder\":{\"name\":\"H\","
 	                             "\"taxId\":\"PE1\"}}\n");
-	done(&r);
+	tb_run_fini(&r);
 	/* an invalid result is not printed: exit 1, the violation on stderr */
 	const char *bad = "{\"certificate\":{\"number\":\"C-1\",\"status\":\"A\",\"since\":\"0\"},"
 	                  "\"authority\":{\"country\":\"ZZ\"},\"holder\":{\"name\":\"H\",\"taxId\":\"PE1\"}}";
@@ -256,7 +201,7 @@ static void translate_refusals_named(void **state)
 	assert_int_equal(r.out.len, 0);
 	assert_non_null(strstr(ERR(&r), "invalid record: $.data.AEOCertificate.IssuingAuthority.CountryCode: "
 	                                "codelist"));
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 	unlink(q);
 }

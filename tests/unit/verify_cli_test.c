@@ -10,76 +10,24 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/json.h"
+#include "runcli.h"
 
-extern char **environ;
 
 #define OUT_LIMIT ((size_t)1 << 20)
 #define STATE_ROOT "0x6da8f636cdc85dbe8c1b5299e5db22f462c041febaf3b78cac1040152ee30b3b"
 
-struct run {
-	int status;
-	struct tb_buf out, err;
-};
+static char vec[4096];
 
-static char bin[4096], vec[4096];
-
-static void read_back(const char *path, struct tb_buf *b)
-{
-	struct tb_error e;
-	tb_buf_init(b, OUT_LIMIT);
-	assert_int_equal(tb_buf_read_file(b, path, &e), 0);
-	tb_buf_putc(b, 0);
-	unlink(path);
-}
-
-static void run(struct run *r, const char *const *args)
-{
-	char outp[] = "/tmp/tb_verify_out_XXXXXX", errp[] = "/tmp/tb_verify_err_XXXXXX";
-	int fo = mkstemp(outp), fe = mkstemp(errp);
-	assert_true(fo >= 0 && fe >= 0);
-	char *argv[32];
-	size_t n = 0;
-	argv[n++] = bin;
-	argv[n++] = "verify";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fo, 1);
-	posix_spawn_file_actions_adddup2(&fa, fe, 2);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	r->status = WEXITSTATUS(st);
-	close(fo);
-	close(fe);
-	read_back(outp, &r->out);
-	read_back(errp, &r->err);
-}
-
-#define RUN(r, ...) run((r), (const char *const[]){__VA_ARGS__, NULL})
-#define OUT(r) ((const char *)(r)->out.data)
-#define ERR(r) ((const char *)(r)->err.data)
-
-static void done(struct run *r)
-{
-	tb_buf_fini(&r->out);
-	tb_buf_fini(&r->err);
-}
+#define RUN(r, ...) TB_RUN((r), "verify", __VA_ARGS__)
+#define OUT(r) TB_OUT(r)
+#define ERR(r) TB_ERR(r)
 
 /* The "<< " answer line of an execution-apis .io file, written to a temp file. */
 static void answer_file(const char *io, char path[64], long flip_at)
@@ -114,14 +62,14 @@ static void answer_file(const char *io, char path[64], long flip_at)
 static void getproof_valid(void **s)
 {
 	(void)s;
-	struct run r;
+	struct tb_run r;
 	char p[64], blk[64];
 	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
 	RUN(&r, "--state-root", STATE_ROOT, p);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(OUT(&r), "VALID evm-getproof"));
 	assert_non_null(strstr(OUT(&r), "0x7dcd17433742f4c0ca53122ab541d0ba67fc27df exists"));
-	done(&r);
+	tb_run_fini(&r);
 	/* the same root, taken from block 54's header (get-latest) */
 	answer_file("eth_getBlockByNumber/get-latest.io", blk, -1);
 	RUN(&r, "--json", "--block", blk, p);
@@ -133,7 +81,7 @@ static void getproof_valid(void **s)
 	assert_string_equal(tb_json_string(tb_json_get(tb_json_get(j, "detail"), "stateRoot")),
 	                    STATE_ROOT);
 	tb_json_free(j);
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 	unlink(blk);
 }
@@ -141,7 +89,7 @@ static void getproof_valid(void **s)
 static void getproof_invalid(void **s)
 {
 	(void)s;
-	struct run r;
+	struct tb_run r;
 	char p[64];
 	/* one byte of the first proof node changed: offsets inside the node's header,
 	 * inside a child reference and near its end */
@@ -152,7 +100,7 @@ static void getproof_invalid(void **s)
 		assert_int_equal(r.status, 1);
 		assert_non_null(strstr(OUT(&r), "INVALID evm-getproof"));
 		assert_non_null(strstr(OUT(&r), "reason: "));
-		done(&r);
+		tb_run_fini(&r);
 		unlink(p);
 	}
 	/* untouched proof, another root (the block-1 receipts root from expected.json) */
@@ -160,14 +108,14 @@ static void getproof_invalid(void **s)
 	RUN(&r, "--state-root", "0x68e78088e89f476d25495c7802dbed8a5735ef869ea2aae927ed4e62966e1a4f",
 	    p);
 	assert_int_equal(r.status, 1);
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 }
 
 static void tampered_block(void **s)
 {
 	(void)s;
-	struct run r;
+	struct tb_run r;
 	char p[64], blk[64];
 	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
 	answer_file("eth_getBlockByNumber/get-latest.io", blk, -1);
@@ -186,7 +134,7 @@ static void tampered_block(void **s)
 	RUN(&r, "--block", blk, p);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(OUT(&r), "reason: block "));
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 	unlink(blk);
 }
@@ -194,19 +142,19 @@ static void tampered_block(void **s)
 static void dispatch_and_usage(void **s)
 {
 	(void)s;
-	struct run r;
+	struct tb_run r;
 	char p[64];
 	answer_file("eth_getProof/get-account-proof-with-storage.io", p, -1);
 	RUN(&r, p); /* no root */
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "--state-root HEX or --block"));
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "--state-root", "0x12", p);
 	assert_int_equal(r.status, 2);
-	done(&r);
+	tb_run_fini(&r);
 	RUN(&r, "--tx", "0x00");
 	assert_int_equal(r.status, 2);
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 	/* an OpenAttestation v2 document without the tradetrust module on the path */
 	strcpy(p, "/tmp/tb_verify_oa_XXXXXX");
@@ -219,7 +167,7 @@ static void dispatch_and_usage(void **s)
 	RUN(&r, "--rpc", "http://127.0.0.1:1", p);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "tradetrust adapter module was not found"));
-	done(&r);
+	tb_run_fini(&r);
 	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
 	unlink(p);
 	/* anything else */
@@ -230,14 +178,13 @@ static void dispatch_and_usage(void **s)
 	RUN(&r, p);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "neither an eth_getProof result nor an OpenAttestation"));
-	done(&r);
+	tb_run_fini(&r);
 	unlink(p);
 }
 
 int main(void)
 {
-	const char *b = getenv("TB_BUILDDIR"), *v = getenv("TB_VECTORS");
-	snprintf(bin, sizeof(bin), "%s/tradebridge", b ? b : ".");
+	const char *v = getenv("TB_VECTORS");
 	snprintf(vec, sizeof(vec), "%s", v ? v : "tests/vectors");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(getproof_valid),

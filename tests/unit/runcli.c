@@ -1,0 +1,82 @@
+/* See runcli.h. Output goes through temporary files rather than pipes so a
+ * chatty child can never block on a full pipe while the test waits for it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "runcli.h"
+
+#define RUN_OUTPUT_LIMIT ((size_t)4 << 20)
+#define RUN_MAX_ARGS 64
+
+extern char **environ;
+
+const char *tb_run_binary(void)
+{
+	static char bin[4096];
+	const char *b = getenv("TB_BUILDDIR");
+	if (b == NULL)
+		fail_msg("TB_BUILDDIR is not set: run the tests through make check");
+	snprintf(bin, sizeof bin, "%s/tradebridge", b);
+	return bin;
+}
+
+static void read_back(const char *path, struct tb_buf *b)
+{
+	struct tb_error e;
+	tb_buf_init(b, RUN_OUTPUT_LIMIT);
+	if (tb_buf_read_file(b, path, &e) != 0)
+		fail_msg("%s", e.msg);
+	unlink(path);
+}
+
+void tb_run_cli(struct tb_run *r, const char *in, const char *const *args)
+{
+	char outp[] = "/tmp/tb_run_out_XXXXXX", errp[] = "/tmp/tb_run_err_XXXXXX";
+	int fo = mkstemp(outp), fe = mkstemp(errp);
+	if (fo < 0 || fe < 0)
+		fail_msg("cannot create temporary files for the binary's output");
+	char *argv[RUN_MAX_ARGS + 2];
+	size_t n = 0;
+	argv[n++] = (char *)tb_run_binary();
+	for (size_t i = 0; args[i]; i++) {
+		if (n > RUN_MAX_ARGS)
+			fail_msg("tb_run_cli: more than %d arguments", RUN_MAX_ARGS);
+		argv[n++] = (char *)args[i];
+	}
+	argv[n] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fo, 1);
+	posix_spawn_file_actions_adddup2(&fa, fe, 2);
+	pid_t pid;
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		fail_msg("cannot start %s", argv[0]);
+	int st;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		fail_msg("%s %s did not exit normally (signal %d)", argv[0], args[0] ? args[0] : "",
+		         WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	r->status = WEXITSTATUS(st);
+	close(fo);
+	close(fe);
+	read_back(outp, &r->out);
+	read_back(errp, &r->err);
+}
+
+void tb_run_fini(struct tb_run *r)
+{
+	tb_buf_fini(&r->out);
+	tb_buf_fini(&r->err);
+}
