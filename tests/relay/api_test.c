@@ -15,6 +15,7 @@
 #include "fake_adapters.h"
 #include "lib/http.h"
 #include "relay.h"
+#include "tmpdir.h"
 
 #define TOKEN "0123456789abcdef-admin-token"
 
@@ -167,16 +168,13 @@ static void loopback_only_by_default(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-api-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tb_tmpdir_make(dir, sizeof dir, "tb-api");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

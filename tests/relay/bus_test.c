@@ -18,6 +18,7 @@
 #include "crypto/secp256k1.h"
 #include "fake_adapters.h"
 #include "relay.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
@@ -179,16 +180,13 @@ static void replay_needs_store_and_tls_needs_pins(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-bus-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tb_tmpdir_make(dir, sizeof dir, "tb-bus");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

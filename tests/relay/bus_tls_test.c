@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "fake_adapters.h"
 #include "relay.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
@@ -123,16 +124,13 @@ static void pinned_peer_receives_unpinned_does_not(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-bustls-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tb_tmpdir_make(dir, sizeof dir, "tb-bustls");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

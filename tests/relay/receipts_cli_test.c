@@ -20,6 +20,7 @@
 #include "fake_adapters.h"
 #include "lib/hex.h"
 #include "relay.h"
+#include "tmpdir.h"
 
 static char dir[64], store[128], addr_text[43];
 static const char key_hex[] = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
@@ -196,8 +197,7 @@ static void verify_over_rep(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-rcli-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tb_tmpdir_make(dir, sizeof dir, "tb-rcli") != 0)
 		return -1;
 	snprintf(store, sizeof store, "%s/relay.db", dir);
 	(void)addr_text;
@@ -207,9 +207,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

@@ -19,6 +19,7 @@
 #include "crypto/secp256k1.h"
 #include "fake_adapters.h"
 #include "relay.h"
+#include "tmpdir.h"
 
 #define TOTAL 1000
 #define INVALID_EVERY 10
@@ -177,8 +178,7 @@ static void survives_sigkill_without_loss_or_duplicate(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-crash-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tb_tmpdir_make(dir, sizeof dir, "tb-crash") != 0)
 		return -1;
 	snprintf(store_path, sizeof store_path, "%s/relay.db", dir);
 	snprintf(sink_path, sizeof sink_path, "%s/sink.db", dir);
@@ -188,9 +188,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

@@ -15,6 +15,7 @@
 #include "crypto/secp256k1.h"
 #include "fake_adapters.h"
 #include "relay.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static int seq_no;
@@ -363,16 +364,13 @@ static void routes_refer_to_networks(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-relay-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tb_tmpdir_make(dir, sizeof dir, "tb-relay");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

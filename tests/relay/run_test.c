@@ -20,6 +20,7 @@
 #include "bus.h"
 #include "lib/buf.h"
 #include "lib/http.h"
+#include "tmpdir.h"
 
 #define TOKEN "run-test-admin-token-0123456789"
 static char dir[64];
@@ -181,16 +182,13 @@ static void refuses_route_from_non_source(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-run-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tb_tmpdir_make(dir, sizeof dir, "tb-run");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 int main(void)

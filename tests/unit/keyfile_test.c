@@ -14,6 +14,7 @@
 
 #include "crypto/secp256k1.h"
 #include "keyfile.h"
+#include "tmpdir.h"
 
 /* A well-known example key and its address (web3.js documentation). */
 static const char key_hex[] = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
@@ -24,16 +25,13 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-keyfile-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tb_tmpdir_make(dir, sizeof dir, "tb-keyfile");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 static void write_file(const char *name, const char *text, mode_t mode, char *path)

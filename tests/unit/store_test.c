@@ -15,6 +15,7 @@
 #include "crypto/secp256k1.h"
 #include "lib/hex.h"
 #include "store/store.h"
+#include "tmpdir.h"
 
 static char dir[64], path[128];
 static const uint8_t relay_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
@@ -23,8 +24,7 @@ static const uint8_t relay_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/tb-store-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tb_tmpdir_make(dir, sizeof dir, "tb-store") != 0)
 		return -1;
 	snprintf(path, sizeof path, "%s/relay.db", dir);
 	return 0;
@@ -33,9 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tb_tmpdir_remove(dir);
 }
 
 static void fresh(struct tb_store *st)
