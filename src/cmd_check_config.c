@@ -286,7 +286,7 @@ static void print_partner(const char *name, const struct tb_json *p)
 		if (strcmp(tb_json_string(tb_json_at(types, i)), "aeo.status") == 0)
 			print_list("aeo.status only from issuers with an MRA:",
 			           tb_json_get(p, "aeo_status_issuers"),
-			           " none configured (and records listing the partner in data.mraPartners)");
+			           " none: no aeo.status (unless a record lists the partner in data.mraPartners)");
 	print_list("drops", tb_json_get(p, "drop"), " nothing");
 	print_list("hashes", tb_json_get(p, "hash"), " nothing");
 }

@@ -145,10 +145,12 @@ wait_cert "$B" "$regB" "$ref" 3
 say "   arrived on B: $(cert "$B" "$regB" "$ref")"
 
 # What left for Chile: the record's hash on B is that of the stored record minus the dropped field.
-last=$("$tb" receipts list --json -s "$work/relay.db" 2>/dev/null | jq -s -r 'flatten | map(select(.destination=="cl-cadena")) | last | .record')
+last=$("$tb" receipts list --json -s "$work/relay.db" 2>/dev/null | jq -s -r 'flatten | map(select(.destination.network=="cl-cadena")) | last | .record')
 curl -sf -H "authorization: Bearer $TRADEBRIDGE_ADMIN_TOKEN" "http://127.0.0.1:$padmin/records/$last" \
 	| jq '.record' >"$work/stored.json" || fail "admin API: no record $last"
 jq -c 'del(.data.AEOCertificate.IssuingAuthority)' "$work/stored.json" >"$work/sent.json"
+curl -sf -H "authorization: Bearer $TRADEBRIDGE_ADMIN_TOKEN" "http://127.0.0.1:$padmin/metrics" \
+	>"$work/metrics.txt" || fail "admin API: no metrics"
 stop relay
 sent=0x$("$tb" canon "$work/sent.json" | sed -n 's/^sha256: //p')
 full=0x$("$tb" canon "$work/stored.json" | sed -n 's/^sha256: //p')
@@ -168,12 +170,14 @@ if [ "$mode" = check ]; then
 	[ "$n" = 3 ] || fail "chain B has $n StatusChanged events for 3 changes (lost or duplicated)"
 	[ "$(cert "$B" "$regB" "$ref" | jq -r .status)" = cancelled ] || fail "B does not show cancelled"
 	[ "$(chain "$B" events "$regK" | wc -l)" = 0 ] || fail "the non-MRA partner received an AEO record"
-	k=$("$tb" receipts list --json -s "$work/relay.db" | jq -s 'flatten | map(select(.destination=="kr-cadena")) | length')
+	k=$("$tb" receipts list --json -s "$work/relay.db" | jq -s 'flatten | map(select(.destination.network=="kr-cadena")) | length')
 	[ "$k" = 0 ] || fail "$k receipts for the non-MRA partner"
-	c=$("$tb" receipts list --json -s "$work/relay.db" | jq -s 'flatten | map(select(.destination=="cl-cadena")) | length')
+	c=$("$tb" receipts list --json -s "$work/relay.db" | jq -s 'flatten | map(select(.destination.network=="cl-cadena")) | length')
 	[ "$c" = 3 ] || fail "$c receipts for cl-cadena, expected 3"
+	f=$(sed -n 's/^tradebridge_delivery_failures_total{network="cl-cadena"} //p' "$work/metrics.txt")
+	[ "${f:-0}" -gt 0 ] || fail "no failed delivery to cl-cadena: the outage was not exercised"
 	[ "$onb" = "$sent" ] || fail "B holds $onb, not the hash of the record without the dropped field ($sent)"
 	[ "$onb" != "$full" ] || fail "the dropped field left the relay"
 	grep -q IssuingAuthority "$work/stored.json" || fail "the stored record lost IssuingAuthority"
-	echo "chain e2e: 3 AEO changes bridged A -> B through an outage of B, 3 receipts verify, non-MRA partner got 0, dropped field never sent"
+	echo "chain e2e: 3 AEO changes bridged A -> B through an outage of B ($f failed attempts, then drained), 3 receipts verify, non-MRA partner got 0, dropped field never sent"
 fi
