@@ -142,7 +142,14 @@ static int add_routes(struct session *s, const char *file, struct tb_error *err)
 		if (t >= 0 && (!s->nets[t].ops->submit || !s->nets[t].ops->confirm))
 			return tb_error_set(err, TB_ECONFIG, "routes[%zu]: %s's adapter cannot be a "
 			                    "destination (no submit/confirm)", i, to);
-		int rc = tb_relay_add_route(s->relay, from, to, err);
+		int seen = 0; /* several routes A -> B (one per doctype) are one relay route */
+		for (size_t k = 0; k < i; k++) {
+			const struct tb_json *q = tb_json_at(routes, k);
+			const char *qf = tb_json_string(tb_json_get(q, "from"));
+			const char *qt = tb_json_string(tb_json_get(q, "to"));
+			seen |= qf && qt && strcmp(qf, from) == 0 && strcmp(qt, to) == 0;
+		}
+		int rc = seen ? 0 : tb_relay_add_route(s->relay, from, to, err);
 		if (rc)
 			return rc;
 	}

@@ -473,8 +473,9 @@ static int filter(const struct tb_sharing *s, const struct tb_partner *p, struct
 	return 0;
 }
 
-/* aeo.status: only to an administration with an MRA with the issuer (configured,
- * or listed by the record itself in data.mraPartners). */
+/* aeo.status: only to an administration with an MRA with the issuer: configured,
+ * or listed by the record itself (canonical AEOCertificate.MutualRecognitionPartner
+ * CountryCode, or data.mraPartners in a record wrapped without a mapping). */
 static int mra_ok(const struct tb_sharing *s, const struct tb_partner *p, const struct tb_json *rec)
 {
 	const struct tb_json *data = tb_json_get(rec, "data");
@@ -484,8 +485,17 @@ static int mra_ok(const struct tb_sharing *s, const struct tb_partner *p, const 
 		issuer = tb_json_string(tb_json_get(data, "issuer"));
 	if (!p->country || !issuer)
 		return 0;
-	return json_has(tb_json_get(s->mras, issuer), p->country) ||
-	       json_has(tb_json_get(data, "mraPartners"), p->country);
+	if (json_has(tb_json_get(s->mras, issuer), p->country) ||
+	    json_has(tb_json_get(data, "mraPartners"), p->country))
+		return 1;
+	const struct tb_json *mrp = tb_json_get(tb_json_get(data, "AEOCertificate"),
+	                                        "MutualRecognitionPartner");
+	for (size_t i = 0; i < tb_json_len(mrp); i++) {
+		const char *cc = tb_json_string(tb_json_get(tb_json_at(mrp, i), "CountryCode"));
+		if (cc && strcmp(cc, p->country) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static const struct tb_route_conf *route_to(const struct tb_sharing *s, const char *from,

@@ -141,11 +141,54 @@ static void translate_validates(void **state)
 	tb_json_free(rec);
 }
 
+/* A reversible mapping: the partner gets its native form back, minus what is dropped;
+ * the MRA partner comes from the record's own MutualRecognitionPartner. */
+static void reverse_mapped_delivery(void **state)
+{
+	(void)state;
+	char text[16384], map[4096], wco[4096];
+	const char *src = getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".";
+	snprintf(map, sizeof map, "%s/tests/model/aeo-roundtrip.json", src);
+	snprintf(wco, sizeof wco, "%s/mappings/wco", src);
+	snprintf(text, sizeof text, "{\"relay\": {\"wco_dir\": \"%s\"}, \"routes\": [{\"from\": "
+	         "\"mx\", \"to\": \"co\", \"mapping\": \"%s\", \"reverse\": \"%s\"}],"
+	         " \"policies\": {\"co\": {\"country\": \"CO\", \"types\": [\"aeo.status\"],"
+	         " \"drop\": [\"AEOCertificate.Holder.Address\"]}}}", wco, map, map);
+	struct tb_json *doc = parse(text), *rec = NULL, *out = NULL;
+	struct tb_sharing s;
+	struct tb_error e;
+	assert_int_equal(tb_sharing_load(&s, doc, "test.json", 1, &e), 0);
+	struct tb_native in = {.locator = "row-7", .doctype = "registry"};
+	struct tb_proof p = {.verdict = TB_VALID, .kind = "test"};
+	in.doc = parse("{\"certificate\": {\"number\": \"MX-AEO-1\", \"status\": \"S\","
+	               " \"since\": 1700000000}, \"authority\": {\"country\": \"MX\"},"
+	               " \"holder\": {\"name\": \"Exportadora SA\", \"taxId\": \"MXA010101AAA\","
+	               " \"city\": \"Monterrey\"}, \"mra\": [{\"country\": \"CO\"}]}");
+	if (tb_sharing_translate(&s, "mx", &in, &p, &rec, &e) != 0)
+		fail_msg("translate: %s", e.msg);
+	assert_int_equal(tb_sharing_policy(&s, "co", rec, &out, &e), 0);
+	assert_non_null(out);
+	assert_string_equal(tb_json_string(tb_json_get(tb_json_get(out, "certificate"), "number")),
+	                    "MX-AEO-1");
+	assert_string_equal(tb_json_string(tb_json_get(tb_json_get(out, "certificate"), "status")),
+	                    "S");
+	assert_string_equal(tb_json_string(tb_json_get(tb_json_get(out, "holder"), "name")),
+	                    "Exportadora SA");
+	assert_null(tb_json_get(tb_json_get(out, "holder"), "city"));
+	assert_null(tb_json_get(out, "schema")); /* native, not the canonical envelope */
+	tb_json_free(out);
+	tb_json_free(rec);
+	tb_json_free(in.doc);
+	tb_sharing_fini(&s);
+	tb_json_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(policy_default_deny_and_fields),
 		cmocka_unit_test(translate_validates),
+		cmocka_unit_test(reverse_mapped_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
