@@ -1,7 +1,8 @@
 /* tradebridge check-config: read the configuration, load each network's adapter
- * and check its options against the adapter's own table, then print what was
- * resolved. Adapters are not opened: nothing is contacted. Invariant: a SECRET is
- * shown only as [set] or [unset], never its value. */
+ * and check its options against the adapter's own table, check the relay section,
+ * routes (and their mappings), policies and MRAs, then print what was resolved and,
+ * per partner, what it will receive. Adapters are not opened: nothing is contacted.
+ * Invariant: a SECRET is shown only as [set] or [unset], never its value. */
 #include <ctype.h>
 #include <getopt.h>
 #include <stddef.h>
@@ -11,18 +12,24 @@
 
 #include "commands.h"
 #include "modules.h"
+#include "sharing.h"
 
 #define TB_NETWORKS_MAX 256
 #define TB_NETWORK_NAME_MAX 64
 
 static const char usage[] =
-	"usage: tradebridge check-config [-c FILE]\n"
+	"usage: tradebridge check-config [-c FILE] [--json]\n"
 	"  Read the configuration (JSON with comments), load the adapter of every network\n"
-	"  and check the network's options against the adapter's option table; print the\n"
-	"  networks, adapters and options it resolved. Secrets show as [set] or [unset].\n"
+	"  and check the network's options against the adapter's option table; check the\n"
+	"  relay section, routes (loading their mappings), policies and MRAs; print the\n"
+	"  networks, adapters and options it resolved and, per partner network, what it\n"
+	"  will receive: record types, MRA issuers for aeo.status, dropped and hashed\n"
+	"  fields (default deny). Secrets show as [set] or [unset].\n"
 	"  -c, --config FILE  the configuration; default $TRADEBRIDGE_CONFIG, else\n"
 	"                     ./tradebridge.json\n"
-	"  Options may come from the environment: TRADEBRIDGE_<NETWORK>_<OPTION>.\n"
+	"  --json             the partners' view as one JSON object on standard output\n"
+	"  Options may come from the environment: TRADEBRIDGE_<NETWORK>_<OPTION>, and\n"
+	"  TRADEBRIDGE_RELAY_<OPTION> for the relay section (hash_salt).\n"
 	"  Exit status 0 when the configuration is usable, 2 when it is not.\n";
 
 /* The top level of a configuration file. */
@@ -31,6 +38,8 @@ struct top {
 	struct tb_json *networks;
 	struct tb_json *routes;
 	struct tb_json *policies;
+	struct tb_json *relay;
+	struct tb_json *mras;
 };
 
 static const struct tb_option top_options[] = {
@@ -42,10 +51,14 @@ static const struct tb_option top_options[] = {
 	 "which document types go from which networks to which", 0, 0},
 	{TB_OPT_JSON, "policies", "null", 0, offsetof(struct top, policies),
 	 "per-partner sharing policies", 0, 0},
+	{TB_OPT_JSON, "relay", "null", 0, offsetof(struct top, relay),
+	 "the relay: store, key file, admin API, receipts bus, limits (tradebridge run)", 0, 0},
+	{TB_OPT_JSON, "mras", "null", 0, offsetof(struct top, mras),
+	 "issuer country -> partner countries with a mutual recognition arrangement", 0, 0},
 	TB_OPT_END,
 };
 
-static int print_value(const struct tb_option *o, const void *conf)
+static int print_value(const struct tb_option *o, const void *conf, int quiet)
 {
 	const void *p = (const char *)conf + o->offset;
 	struct tb_buf b;
@@ -78,7 +91,7 @@ static int print_value(const struct tb_option *o, const void *conf)
 		break;
 	}
 	}
-	if (!rc)
+	if (!rc && !quiet)
 		printf("    %-20s %s\n", o->name, (const char *)b.data);
 	tb_buf_fini(&b);
 	return rc;
@@ -103,7 +116,7 @@ static void network_env_prefix(const char *name, char *out, size_t size)
 }
 
 static int check_network(const char *file, const struct tb_json_member *net,
-                         const struct tb_modules *m)
+                         const struct tb_modules *m, int quiet)
 {
 	const struct tb_json *v = net->value;
 	const struct tb_json *ad = tb_json_get(v, "adapter");
@@ -138,16 +151,18 @@ static int check_network(const char *file, const struct tb_json_member *net,
 	if (rc) {
 		fprintf(stderr, "tradebridge check-config: %s\n", conf ? err.msg : "out of memory");
 	} else {
-		printf("network %s: adapter %s (%s)\n", net->key, mod->ops->name, mod->path);
+		if (!quiet)
+			printf("network %s: adapter %s (%s)\n", net->key, mod->ops->name, mod->path);
 		for (const struct tb_option *o = table; !rc && o->name; o++)
-			rc = print_value(o, conf);
+			rc = print_value(o, conf, quiet);
 	}
 	tb_options_fini(table, conf);
 	free(conf);
 	return rc;
 }
 
-static int check_networks(const char *file, const struct top *t, const struct tb_modules *m)
+static int check_networks(const char *file, const struct top *t, const struct tb_modules *m,
+                          int quiet)
 {
 	const struct tb_json *nets = t->networks;
 	if (nets->type != TB_JSON_OBJECT) {
@@ -163,17 +178,19 @@ static int check_networks(const char *file, const struct top *t, const struct tb
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
-		bad += check_network(file, &nets->u.object.members[i], m) != 0;
+		bad += check_network(file, &nets->u.object.members[i], m, quiet) != 0;
 	if (bad)
 		return -1;
-	printf("networks: %zu checked\n", n);
+	if (!quiet)
+		printf("networks: %zu checked\n", n);
 	return 0;
 }
 
-static void print_path(const struct tb_modules *m)
+static void print_path(const struct tb_modules *m, int quiet)
 {
-	printf("adapter path:\n");
-	for (size_t i = 0; i < m->ndirs; i++)
+	if (!quiet)
+		printf("adapter path:\n");
+	for (size_t i = 0; !quiet && i < m->ndirs; i++)
 		printf("  %s (%s)\n", m->dirs[i], m->dir_origin[i]);
 	for (size_t i = 0; i < m->nnotes; i++)
 		fprintf(stderr, "tradebridge check-config: note: %s\n", m->notes[i]);
@@ -181,7 +198,173 @@ static void print_path(const struct tb_modules *m)
 		fprintf(stderr, "tradebridge check-config: refused: %s\n", m->problems[i]);
 }
 
-static int check(const char *file)
+/* --- what each partner receives -------------------------------------------------- */
+
+static int strlist_json(struct tb_json *o, const char *k, const struct tb_strlist *l)
+{
+	struct tb_json *a = tb_json_new_array();
+	for (size_t i = 0; a && i < l->len; i++)
+		if (tb_json_array_push(a, tb_json_new_string(l->items[i], strlen(l->items[i]))))
+			return TB_ENOMEM;
+	return a ? tb_json_object_set(o, k, strlen(k), a) : TB_ENOMEM;
+}
+
+static int str_json(struct tb_json *o, const char *k, const char *v)
+{
+	struct tb_json *j = v ? tb_json_new_string(v, strlen(v)) : tb_json_new_null();
+	return j ? tb_json_object_set(o, k, strlen(k), j) : TB_ENOMEM;
+}
+
+/* One partner (a route's destination or a policy's network) as JSON. */
+static struct tb_json *partner_json(const struct tb_sharing *sh, const char *name)
+{
+	const struct tb_partner *p = tb_sharing_partner(sh, name);
+	struct tb_json *o = tb_json_new_object(), *routes = tb_json_new_array();
+	int rc = o && routes ? 0 : TB_ENOMEM;
+	for (size_t i = 0; !rc && i < sh->n_routes; i++) {
+		const struct tb_route_conf *r = &sh->routes[i];
+		struct tb_json *ro = strcmp(r->to, name) == 0 ? tb_json_new_object() : NULL;
+		if (!ro)
+			continue;
+		rc = str_json(ro, "from", r->from);
+		rc = rc ? rc : strlist_json(ro, "types", &r->types);
+		rc = rc ? rc : str_json(ro, "mapping", r->mapping_path);
+		rc = rc ? rc : str_json(ro, "reverse", r->reverse_path);
+		rc = rc ? rc : tb_json_array_push(routes, ro);
+	}
+	rc = rc ? rc : tb_json_object_set(o, "routes", 6, routes);
+	routes = NULL;
+	rc = rc ? rc : tb_json_object_set(o, "policy", 6, tb_json_new_bool(p != NULL));
+	if (!rc && p) {
+		struct tb_json *mra = tb_sharing_mra_issuers(sh, p);
+		rc = str_json(o, "country", p->country);
+		rc = rc ? rc : strlist_json(o, "types", &p->types);
+		rc = rc ? rc : mra ? tb_json_object_set(o, "aeo_status_issuers", 18, mra) : TB_ENOMEM;
+		rc = rc ? rc : strlist_json(o, "drop", &p->drop);
+		rc = rc ? rc : strlist_json(o, "hash", &p->hash);
+	}
+	tb_json_free(routes);
+	if (rc) {
+		tb_json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void print_list(const char *label, const struct tb_json *a, const char *none)
+{
+	printf("  %-9s", label);
+	for (size_t i = 0; i < tb_json_len(a); i++)
+		printf("%s%s", i ? ", " : " ", tb_json_string(tb_json_at(a, i)));
+	printf("%s\n", tb_json_len(a) ? "" : none);
+}
+
+static void print_partner(const char *name, const struct tb_json *p)
+{
+	const struct tb_json *routes = tb_json_get(p, "routes");
+	const char *country = tb_json_string(tb_json_get(p, "country"));
+	printf("partner %s%s%s%s:\n", name, country ? " (" : "", country ? country : "",
+	       country ? ")" : "");
+	for (size_t i = 0; i < tb_json_len(routes); i++) {
+		const struct tb_json *r = tb_json_at(routes, i);
+		const char *m = tb_json_string(tb_json_get(r, "mapping"));
+		const char *rev = tb_json_string(tb_json_get(r, "reverse"));
+		printf("  route     from %s", tb_json_string(tb_json_get(r, "from")));
+		print_list(" types", tb_json_get(r, "types"), " (all)");
+		printf("            mapping %s%s%s\n", m ? m : "(none: native record wrapped)",
+		       rev ? ", delivered reverse-mapped by " : "", rev ? rev : "");
+	}
+	if (!tb_json_len(routes))
+		printf("  route     none: nothing is routed to it\n");
+	if (!tb_json_get(p, "policy")->u.boolean) {
+		printf("  receives  nothing (no policy: default deny)\n");
+		return;
+	}
+	print_list("types", tb_json_get(p, "types"), " none (default deny)");
+	const struct tb_json *types = tb_json_get(p, "types");
+	for (size_t i = 0; i < tb_json_len(types); i++)
+		if (strcmp(tb_json_string(tb_json_at(types, i)), "aeo.status") == 0)
+			print_list("aeo.status only from issuers with an MRA:",
+			           tb_json_get(p, "aeo_status_issuers"),
+			           " none: no aeo.status (unless a record lists the partner in data.mraPartners)");
+	print_list("drops", tb_json_get(p, "drop"), " nothing");
+	print_list("hashes", tb_json_get(p, "hash"), " nothing");
+}
+
+static int is_network(const struct top *t, const char *name)
+{
+	return tb_json_get(t->networks, name) != NULL;
+}
+
+/* Routes and policies name configured networks; returns the partners' view. */
+static int check_sharing(const char *file, const struct top *t, const struct tb_sharing *sh,
+                         struct tb_json *view)
+{
+	for (size_t i = 0; i < sh->n_routes; i++) {
+		const struct tb_route_conf *r = &sh->routes[i];
+		if (!is_network(t, r->from) || !is_network(t, r->to)) {
+			fprintf(stderr, "tradebridge check-config: %s: routes[%zu]: no network named "
+			        "\"%s\" in networks\n", file, i, is_network(t, r->from) ? r->to : r->from);
+			return -1;
+		}
+		if (!tb_json_get(view, r->to) &&
+		    tb_json_object_set(view, r->to, strlen(r->to), partner_json(sh, r->to)))
+			return -1;
+	}
+	for (size_t i = 0; i < sh->n_partners; i++) {
+		const char *n = sh->partners[i].network;
+		if (!is_network(t, n)) {
+			fprintf(stderr, "tradebridge check-config: %s: policies.%s: no network of that "
+			        "name in networks\n", file, n);
+			return -1;
+		}
+		if (!tb_json_get(view, n) && tb_json_object_set(view, n, strlen(n), partner_json(sh, n)))
+			return -1;
+	}
+	return 0;
+}
+
+static int report(const char *file, const struct top *t, const struct tb_json *doc, int json)
+{
+	struct tb_sharing sh;
+	struct tb_error err;
+	if (tb_sharing_load(&sh, doc, file, 1, &err) != 0) {
+		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
+		return -1;
+	}
+	struct tb_json *view = tb_json_new_object();
+	int rc = view ? check_sharing(file, t, &sh, view) : -1;
+	if (rc == 0 && json) {
+		struct tb_json *o = tb_json_new_object();
+		struct tb_buf b;
+		tb_buf_init(&b, 0);
+		rc = o && !str_json(o, "configuration", file) &&
+		     !tb_json_object_set(o, "partners", 8, view) ? 0 : -1;
+		view = NULL;
+		rc = rc ? rc : tb_json_write_pretty(o, &b, &err);
+		if (rc == 0)
+			printf("%s\n", (const char *)b.data);
+		tb_buf_fini(&b);
+		tb_json_free(o);
+	} else if (rc == 0) {
+		printf("relay:\n");
+		for (const struct tb_option *o = tb_relay_options; rc == 0 && o->name; o++)
+			rc = print_value(o, &sh.relay, 0);
+		printf("routes: %zu, partners: %zu\n", sh.n_routes, tb_json_len(view));
+		for (size_t i = 0; i < tb_json_len(view); i++)
+			print_partner(view->u.object.members[i].key, view->u.object.members[i].value);
+		const struct tb_json *nets = t->networks;
+		for (size_t i = 0; i < tb_json_len(nets); i++)
+			if (!tb_json_get(view, nets->u.object.members[i].key))
+				printf("network %s receives nothing (no route, no policy)\n",
+				       nets->u.object.members[i].key);
+	}
+	tb_json_free(view);
+	tb_sharing_fini(&sh);
+	return rc;
+}
+
+static int check(const char *file, int json)
 {
 	struct tb_json *doc = NULL;
 	struct top t;
@@ -195,12 +378,13 @@ static int check(const char *file)
 	}
 	struct tb_modules *m = malloc(sizeof *m);
 	int rc = -1;
-	printf("configuration: %s\n", file);
+	if (!json)
+		printf("configuration: %s\n", file);
 	if (m) {
 		tb_modules_init(m);
 		if (tb_modules_open(m, &t.adapter_path, &err) == 0) {
-			print_path(m);
-			rc = check_networks(file, &t, m);
+			print_path(m, json);
+			rc = check_networks(file, &t, m, json);
 			rc = rc ? rc : (m->nproblems ? -1 : 0);
 		} else {
 			fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
@@ -208,10 +392,7 @@ static int check(const char *file)
 		tb_modules_fini(m);
 		free(m);
 	}
-	if (rc == 0)
-		printf("routes, policies: %s: not checked yet, they come with the relay\n",
-		       t.routes->type != TB_JSON_NULL || t.policies->type != TB_JSON_NULL ? "present"
-		                                                                         : "none");
+	rc = rc ? rc : report(file, &t, doc, json);
 	tb_options_fini(top_options, &t);
 	tb_json_free(doc);
 	return rc ? TB_EXIT_USAGE : TB_EXIT_OK;
@@ -220,15 +401,18 @@ static int check(const char *file)
 int tb_cmd_check_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"json", no_argument, NULL, 'j'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *file = NULL;
-	int c;
+	int c, json = 0;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hc:", longopts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;
+		else if (c == 'j')
+			json = 1;
 		else if (c == 'h')
 			return fputs(usage, stdout) < 0 ? TB_EXIT_USAGE : TB_EXIT_OK;
 		else
@@ -236,5 +420,5 @@ int tb_cmd_check_config(int argc, char **argv)
 	}
 	if (optind < argc)
 		return tb_cli_usage("check-config", "unexpected argument");
-	return check(tb_cli_config_path(file));
+	return check(tb_cli_config_path(file), json);
 }

@@ -3,6 +3,7 @@
  * finishes: nothing is cut mid-transaction); SIGHUP re-reads the configuration
  * and reopens the networks, keeping the old ones if the new file is unusable.
  * Invariant: start-up refuses a key file others can read before anything opens. */
+#include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,13 +17,15 @@
 #include "keyfile.h"
 #include "modules.h"
 #include "relay.h"
+#include "sharing.h"
 
 static const char usage[] =
-	"usage: tradebridge run [-c FILE] --store FILE --key FILE [options]\n"
+	"usage: tradebridge run [-c FILE] [--store FILE] [--key FILE] [options]\n"
 	"  Run the relay in the foreground; SIGTERM/SIGINT finish the current step and exit,\n"
-	"  SIGHUP re-reads the configuration.\n"
-	"  -c, --config FILE   networks, routes ([{\"from\": A, \"to\": B}]) and policies\n"
-	"                      ({B: {\"types\": [...], \"drop\": [field of data, ...]}}; default deny)\n"
+	"  SIGHUP re-reads the configuration (networks, routes, policies, mras).\n"
+	"  -c, --config FILE   \"relay\" (store, key_file, admin, pub, rep, limits), \"networks\",\n"
+	"                      \"routes\", \"policies\" and \"mras\" (docs/operations.md); default deny\n"
+	"  The options below override the configuration's \"relay\" section:\n"
 	"  --store FILE        the relay's SQLite store (created if missing)\n"
 	"  --key FILE          the relay's signing key (tradebridge keygen; mode 0600)\n"
 	"  --admin HOST:PORT   admin API (default 127.0.0.1:9464; needs $TRADEBRIDGE_ADMIN_TOKEN)\n"
@@ -33,6 +36,7 @@ static const char usage[] =
 struct run_opts {
 	const char *config, *store, *key, *admin, *pub, *rep, *tls_cert, *tls_ca;
 	int idle_ms;
+	struct tb_relay_opts conf; /* the configuration's relay section, for what flags leave */
 };
 
 struct opened {
@@ -50,7 +54,7 @@ struct session {
 	struct opened nets[TB_RELAY_MAX_NETWORKS];
 	size_t n;
 	struct tb_relay *relay;
-	const struct tb_json *policies; /* borrowed from doc */
+	struct tb_sharing sharing; /* routes, policies, mappings: the hooks' context */
 };
 
 static volatile sig_atomic_t stop_flag, reload_flag;
@@ -63,38 +67,10 @@ static void on_signal(int sig)
 		stop_flag = 1;
 }
 
-/* Interim sharing policy from the configuration: a destination receives only
- * the record types it lists, without the data fields it drops. */
-static int config_policy(void *ctx, const char *dest, const struct tb_json *rec,
-                         struct tb_json **out, struct tb_error *err)
-{
-	const struct session *s = ctx;
-	const struct tb_json *p = tb_json_get(s->policies, dest);
-	const char *type = tb_json_string(tb_json_get(rec, "type"));
-	const struct tb_json *types = tb_json_get(p, "types"), *drop = tb_json_get(p, "drop");
-	*out = NULL;
-	int allowed = 0;
-	for (size_t i = 0; type && i < tb_json_len(types); i++) {
-		const char *t = tb_json_string(tb_json_at(types, i));
-		allowed |= t && strcmp(t, type) == 0;
-	}
-	if (!allowed)
-		return 0;
-	*out = tb_json_clone(rec);
-	if (!*out)
-		return tb_error_set(err, TB_ENOMEM, "policy: out of memory");
-	struct tb_json *data = tb_json_get(*out, "data");
-	for (size_t i = 0; data && i < tb_json_len(drop); i++) {
-		const char *f = tb_json_string(tb_json_at(drop, i));
-		if (f)
-			tb_json_object_remove(data, f);
-	}
-	return 0;
-}
-
 static void session_close(struct session *s)
 {
 	tb_relay_free(s->relay);
+	tb_sharing_fini(&s->sharing);
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->nets[i].ops->close && s->nets[i].state)
 			s->nets[i].ops->close(s->nets[i].state);
@@ -123,15 +99,19 @@ static int open_network(struct session *s, const char *file, const struct tb_jso
 	struct opened *o = &s->nets[s->n];
 	static const char *const ignore[] = {"adapter", NULL};
 	static const struct tb_option none[] = {TB_OPT_END};
-	char scope[96];
+	char scope[96], prefix[96];
 	snprintf(o->name, sizeof o->name, "%s", m->key);
 	snprintf(scope, sizeof scope, "networks.%s", m->key);
+	/* secrets (keys, tokens) come from TRADEBRIDGE_<NETWORK>_<OPTION>, as check-config says */
+	snprintf(prefix, sizeof prefix, "TRADEBRIDGE_%s_", m->key);
+	for (char *p = prefix; *p; p++)
+		*p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
 	o->ops = mod->ops;
 	o->conf = calloc(1, mod->ops->conf_size ? mod->ops->conf_size : 1);
 	if (!o->conf)
 		return tb_error_set(err, TB_ENOMEM, "out of memory");
 	s->n++;
-	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = NULL};
+	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = prefix};
 	int rc = tb_options_load(mod->ops->options ? mod->ops->options : none, m->value, &src, ignore,
 	                         o->conf, err);
 	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf};
@@ -162,7 +142,14 @@ static int add_routes(struct session *s, const char *file, struct tb_error *err)
 		if (t >= 0 && (!s->nets[t].ops->submit || !s->nets[t].ops->confirm))
 			return tb_error_set(err, TB_ECONFIG, "routes[%zu]: %s's adapter cannot be a "
 			                    "destination (no submit/confirm)", i, to);
-		int rc = tb_relay_add_route(s->relay, from, to, err);
+		int seen = 0; /* several routes A -> B (one per doctype) are one relay route */
+		for (size_t k = 0; k < i; k++) {
+			const struct tb_json *q = tb_json_at(routes, k);
+			const char *qf = tb_json_string(tb_json_get(q, "from"));
+			const char *qt = tb_json_string(tb_json_get(q, "to"));
+			seen |= qf && qt && strcmp(qf, from) == 0 && strcmp(qt, to) == 0;
+		}
+		int rc = seen ? 0 : tb_relay_add_route(s->relay, from, to, err);
 		if (rc)
 			return rc;
 	}
@@ -173,13 +160,18 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
                         struct tb_error *err)
 {
 	memset(s, 0, sizeof *s);
-	struct tb_relay_config cfg = {.store_path = o->store};
-	memcpy(cfg.key, key, 32);
 	int rc = tb_config_read(o->config, &s->doc, err);
 	const struct tb_json *nets = tb_json_get(s->doc, "networks");
 	if (rc == 0 && (!nets || nets->type != TB_JSON_OBJECT))
 		rc = tb_error_set(err, TB_ECONFIG, "%s: \"networks\" must be an object", o->config);
-	s->policies = tb_json_get(s->doc, "policies");
+	rc = rc ? rc : tb_sharing_load(&s->sharing, s->doc, o->config, 1, err);
+	const struct tb_relay_opts *ro = &s->sharing.relay;
+	struct tb_relay_config cfg = {
+		.store_path = o->store,
+		.retry = {.max_attempts = (int)ro->max_attempts, .base_ms = ro->backoff_base_ms,
+		          .max_ms = ro->backoff_max_ms},
+		.claim_max = (size_t)ro->claim_max, .outbox_high_water = ro->outbox_high_water};
+	memcpy(cfg.key, key, 32);
 	s->mods = rc ? NULL : malloc(sizeof *s->mods);
 	if (rc == 0 && !s->mods)
 		rc = tb_error_set(err, TB_ENOMEM, "out of memory");
@@ -199,7 +191,9 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 		session_close(s);
 		return rc;
 	}
-	struct tb_relay_hooks h = {.ctx = s, .policy = config_policy};
+	s->sharing.store = tb_relay_store(s->relay);
+	struct tb_relay_hooks h = {.ctx = &s->sharing, .translate = tb_sharing_translate,
+	                           .policy = tb_sharing_policy};
 	tb_relay_set_hooks(s->relay, &h);
 	return 0;
 }
@@ -327,6 +321,33 @@ out:
 	return status;
 }
 
+/* Flags win; what they leave comes from the configuration's "relay" section. */
+static int resolve(struct run_opts *o, int idle_flag)
+{
+	struct tb_json *doc = NULL;
+	struct tb_error err;
+	struct tb_opt_source src = {.file = o->config, .scope = "relay",
+	                            .env_prefix = "TRADEBRIDGE_RELAY_"};
+	if (tb_config_read(o->config, &doc, &err) != 0 ||
+	    tb_options_load(tb_relay_options, tb_json_get(doc, "relay"), &src, NULL, &o->conf,
+	                    &err) != 0) {
+		tb_json_free(doc);
+		fprintf(stderr, "tradebridge run: %s\n", err.msg);
+		return -1;
+	}
+	tb_json_free(doc);
+	const struct tb_relay_opts *c = &o->conf;
+	o->store = o->store ? o->store : c->store;
+	o->key = o->key ? o->key : c->key_file;
+	o->admin = o->admin ? o->admin : c->admin;
+	o->pub = o->pub ? o->pub : c->pub;
+	o->rep = o->rep ? o->rep : c->rep;
+	o->tls_cert = o->tls_cert ? o->tls_cert : c->tls_cert;
+	o->tls_ca = o->tls_ca ? o->tls_ca : c->tls_ca;
+	o->idle_ms = idle_flag ? o->idle_ms : (int)c->idle_ms;
+	return 0;
+}
+
 int tb_cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -338,7 +359,7 @@ int tb_cmd_run(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	struct run_opts o = {.idle_ms = 500};
 	const char *config = NULL;
-	int c;
+	int c, idle_flag = 0;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hc:", longopts, NULL)) != -1) {
@@ -351,17 +372,27 @@ int tb_cmd_run(int argc, char **argv)
 		case 'r': o.rep = optarg; break;
 		case 'T': o.tls_cert = optarg; break;
 		case 'C': o.tls_ca = optarg; break;
-		case 'i': o.idle_ms = atoi(optarg) > 0 ? atoi(optarg) : 500; break;
+		case 'i':
+			o.idle_ms = atoi(optarg) > 0 ? atoi(optarg) : 500;
+			idle_flag = 1;
+			break;
 		case 'h': return fputs(usage, stdout) < 0 ? TB_EXIT_USAGE : TB_EXIT_OK;
 		default: return tb_cli_bad_option("run", argv);
 		}
 	}
 	if (optind < argc)
 		return tb_cli_usage("run", "unexpected argument");
-	if (!o.store || !o.key)
-		return tb_cli_usage("run", "--store FILE and --key FILE are required");
-	if (o.rep && !o.pub)
-		return tb_cli_usage("run", "--rep needs --pub");
 	o.config = tb_cli_config_path(config);
-	return run(&o);
+	if (resolve(&o, idle_flag) != 0)
+		return TB_EXIT_USAGE;
+	int status;
+	if (!o.store || !o.key)
+		status = tb_cli_usage("run", "a store and a key file are required (relay.store and "
+		                      "relay.key_file in the configuration, or --store and --key)");
+	else if (o.rep && !o.pub)
+		status = tb_cli_usage("run", "--rep needs --pub");
+	else
+		status = run(&o);
+	tb_options_fini(tb_relay_options, &o.conf);
+	return status;
 }

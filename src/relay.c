@@ -1,7 +1,8 @@
 /* The relay loop. One thread drives it (tb_relay_step); other threads (admin
  * API) only read the counters, under the mutex. Invariants: a batch's records,
  * outbox rows and cursor commit together or not at all; a destination gets the
- * same idempotency key on every attempt; INVALID records are kept, never routed. */
+ * same idempotency key on every attempt; INVALID records (a failed proof, or a
+ * translate hook's TB_EINVAL) are kept with their reasons, never routed. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -272,11 +273,20 @@ static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
 	tb_buf_init(&body, 0);
 	tb_buf_init(&payload, 0);
 	int rc = 0;
+	struct tb_proof q = *p; /* the verdict as kept: a translation can make it INVALID */
 	if (p->verdict == TB_VALID)
 		rc = r->hooks.translate ? r->hooks.translate(r->hooks.ctx, n->name, in, p, &canon, err)
 		                        : default_translate(n->name, in, p, &canon);
 	else if (in->doc)
 		canon = tb_json_clone(in->doc); /* INVALID: kept as seen, with the reason */
+	if (rc == TB_EINVAL) { /* proven but untranslatable: kept with why, never routed */
+		q.verdict = TB_INVALID;
+		snprintf(q.reason, sizeof q.reason, "%s", err->msg);
+		if (!canon && in->doc)
+			canon = tb_json_clone(in->doc);
+		rc = 0;
+	}
+	p = &q;
 	if (rc == 0 && !canon)
 		canon = tb_json_new_null();
 	rc = rc ? rc : canonical_text(canon, &body, err);

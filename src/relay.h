@@ -24,7 +24,8 @@
 struct tb_relay_hooks {
 	void *ctx;
 	/* native -> canonical record. NULL: the record is {"type","key","source","data"}
-	 * built from the native record as is. */
+	 * built from the native record as is. TB_EINVAL: the record is kept INVALID with
+	 * err's message as its reason (and *out, if set, as its body), never routed. */
 	int (*translate)(void *ctx, const char *network, const struct tb_native *in,
 	                 const struct tb_proof *proof, struct tb_json **out, struct tb_error *err);
 	/* What destination may receive of rec: *out = the (filtered) copy to send, or

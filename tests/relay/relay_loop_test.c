@@ -203,6 +203,52 @@ static void default_deny_and_dropped_field(void **state)
 	assert_non_null(strstr(f->sink.last_payload, "\"status\":\"certified\""));
 }
 
+/* A translate hook that finds record n = 1 invalid (TB_EINVAL) and wraps the rest. */
+static int picky_translate(void *ctx, const char *network, const struct tb_native *in,
+                           const struct tb_proof *proof, struct tb_json **out,
+                           struct tb_error *err)
+{
+	(void)ctx;
+	(void)network;
+	(void)proof;
+	*out = tb_json_new_object();
+	tb_json_object_set(*out, "type", 4, tb_json_new_string("aeo.status", 10));
+	tb_json_object_set(*out, "data", 4, tb_json_clone(in->doc));
+	if (strcmp(in->locator, "0xfeed:1") == 0)
+		return tb_error_set(err, TB_EINVAL, "translation is invalid: $.data.x: required");
+	return 0;
+}
+
+static void invalid_translation_kept_never_routed(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_error err;
+	struct tb_relay_hooks h = {.translate = picky_translate, .policy = allow_all};
+	tb_relay_set_hooks(f->relay, &h);
+	f->src.total = 3;
+	f->src.invalid_every = 0;
+	run_until_idle(f);
+	assert_int_equal(f->sink.submits, 2); /* records 0 and 2 */
+	check_chain(f, 2);
+	struct tb_relay_counts k;
+	tb_relay_counts(f->relay, &k);
+	assert_int_equal(k.invalid, 1);
+	assert_int_equal(k.verified, 2);
+	struct tb_store *st = tb_relay_store(f->relay);
+	struct tb_store_record rec;
+	int found = 0;
+	for (int64_t id = 1; id <= 3; id++) {
+		assert_int_equal(st->ops->record_get(st->state, id, &rec, &err), 0);
+		if (strcmp(rec.locator, "0xfeed:1") == 0) {
+			assert_string_equal(rec.verdict, "INVALID");
+			assert_non_null(strstr(rec.reason, "$.data.x: required"));
+			found = 1;
+		}
+		tb_store_record_fini(&rec);
+	}
+	assert_true(found);
+}
+
 static size_t deliver_at(struct fixture *f, int64_t now)
 {
 	struct tb_error err;
@@ -379,6 +425,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(valid_delivered_once_invalid_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_holds_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(default_deny_and_dropped_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(invalid_translation_kept_never_routed, setup, teardown),
 		cmocka_unit_test_setup_teardown(outage_backoff_dead_letter_redrive, setup, teardown),
 		cmocka_unit_test_setup_teardown(permanent_rejection_is_dead_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(pending_confirmation_is_confirmed_not_resubmitted, setup, teardown),

@@ -328,7 +328,7 @@ static void check_config_resolves(void **state)
 	assert_non_null(strstr(out(&r), "network pe-echo: adapter testecho"));
 	assert_non_null(strstr(out(&r), "5000 ms"));
 	assert_non_null(strstr(out(&r), "[set]"));
-	assert_non_null(strstr(out(&r), "routes, policies"));
+	assert_non_null(strstr(out(&r), "routes: 0, partners: 0"));
 	assert_null(strstr(out(&r), "s3cr3t-t0ken-value"));
 	assert_null(strstr(errs(&r), "s3cr3t-t0ken-value"));
 	done(&r);
@@ -379,6 +379,79 @@ static void check_config_errors(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(errs(&r), "/nonexistent/relay.json"));
 	done(&r);
+	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
+}
+
+/* Two echo networks, one routed with a policy (drop, hash, MRA) and one without. */
+static const char sharing_text[] =
+	"{\"networks\": {\"pe\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"},\n"
+	"              \"cl\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"},\n"
+	"              \"kr\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"}},\n"
+	" \"routes\": [{\"from\": \"pe\", \"to\": \"cl\", \"types\": [\"echo\"]},\n"
+	"            {\"from\": \"pe\", \"to\": \"kr\"}],\n"
+	" \"policies\": {\"cl\": {\"country\": \"CL\", \"types\": [\"aeo.status\", \"echo\"],\n"
+	"                     \"drop\": [\"holder.address\"], \"hash\": [\"holder.id\"]}},\n"
+	" \"mras\": {\"PE\": [\"CL\"], \"MX\": [\"CO\"]}}\n";
+
+static void check_config_partners(void **state)
+{
+	char *f = write_temp(sharing_text);
+	struct run r;
+	setenv("TRADEBRIDGE_ADAPTER_PATH", echo_dir, 1);
+	/* hashed fields without a salt: refused, naming where */
+	unsetenv("TRADEBRIDGE_RELAY_HASH_SALT");
+	RUN(&r, "check-config", "-c", f);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(errs(&r), "policies.cl.hash: hashed fields need a salt"));
+	done(&r);
+	setenv("TRADEBRIDGE_RELAY_HASH_SALT", "salt-value-never-printed", 1);
+	RUN(&r, "check-config", "-c", f);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(out(&r), "partner cl (CL):"));
+	assert_non_null(strstr(out(&r), "aeo.status only from issuers with an MRA: PE\n"));
+	assert_non_null(strstr(out(&r), "drops     holder.address"));
+	assert_non_null(strstr(out(&r), "hashes    holder.id"));
+	assert_non_null(strstr(out(&r), "partner kr:"));
+	assert_non_null(strstr(out(&r), "receives  nothing (no policy: default deny)"));
+	assert_non_null(strstr(out(&r), "network pe receives nothing"));
+	assert_null(strstr(out(&r), "salt-value-never-printed"));
+	done(&r);
+	RUN(&r, "check-config", "-c", f, "--json");
+	assert_int_equal(r.status, 0);
+	struct tb_json *j = NULL;
+	struct tb_error e;
+	assert_int_equal(tb_json_parse(out(&r), r.out.len, NULL, &j, &e), 0);
+	const struct tb_json *cl = tb_json_get(tb_json_get(j, "partners"), "cl");
+	assert_string_equal(tb_json_string(tb_json_at(tb_json_get(cl, "aeo_status_issuers"), 0)),
+	                    "PE");
+	assert_int_equal(tb_json_len(tb_json_get(cl, "aeo_status_issuers")), 1);
+	assert_string_equal(tb_json_string(tb_json_at(tb_json_get(cl, "drop"), 0)), "holder.address");
+	const struct tb_json *kr = tb_json_get(tb_json_get(j, "partners"), "kr");
+	assert_false(tb_json_get(kr, "policy")->u.boolean);
+	assert_null(tb_json_get(tb_json_get(j, "partners"), "pe"));
+	tb_json_free(j);
+	done(&r);
+	unlink(f);
+	free(f);
+	/* a route to a network that is not configured */
+	f = write_temp("{\"networks\": {\"pe\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"}},\n"
+	               " \"routes\": [{\"from\": \"pe\", \"to\": \"cl\"}]}\n");
+	RUN(&r, "check-config", "-c", f);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(errs(&r), "routes[0]: no network named \"cl\""));
+	done(&r);
+	unlink(f);
+	free(f);
+	/* aeo.status for a partner without a country cannot be decided: refused */
+	f = write_temp("{\"networks\": {\"pe\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"}},\n"
+	               " \"policies\": {\"pe\": {\"types\": [\"aeo.status\"]}}}\n");
+	RUN(&r, "check-config", "-c", f);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(errs(&r), "aeo.status needs the partner's \"country\""));
+	done(&r);
+	unlink(f);
+	free(f);
+	unsetenv("TRADEBRIDGE_RELAY_HASH_SALT");
 	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
 }
 
@@ -466,6 +539,7 @@ int main(void)
 		cmocka_unit_test(adapters_list_and_describe),
 		cmocka_unit_test(check_config_resolves),
 		cmocka_unit_test(check_config_errors),
+		cmocka_unit_test(check_config_partners),
 		cmocka_unit_test(keygen_file),
 		cmocka_unit_test(keygen_stdout_and_terminal),
 	};
