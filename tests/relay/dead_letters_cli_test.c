@@ -1,0 +1,149 @@
+/* tradebridge dead-letters: an operator sees each dead outbox row with its reason,
+ * and a re-drive puts exactly the named row back in the outbox, where the relay's
+ * next claim finds it with the same idempotency key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/json.h"
+#include "runcli.h"
+#include "store/store.h"
+#include "tmpdir.h"
+
+static char dir[64], store[128];
+
+/* A store with two dead rows (to "cl" and "kr") for one record; returns their ids. */
+static void two_dead_rows(int64_t ids[2])
+{
+	struct tb_store st;
+	struct tb_error err;
+	struct tb_store_record r = {0};
+	int created;
+	assert_int_equal(tb_store_open(&st, store, 0, &err), 0);
+	strcpy(r.record_id, "sha256:aa00000000000000000000000000000000000000000000000000000000000000");
+	strcpy(r.key, "PE/AEO/2026/000123");
+	strcpy(r.network, "pe-cadena");
+	strcpy(r.locator, "0xabc:0");
+	strcpy(r.verdict, "VALID");
+	r.body = "{\"a\":1}";
+	assert_int_equal(st.ops->record_put(st.state, &r, &created, &err), 0);
+	const char *dest[2] = {"cl-cadena", "kr-cadena"};
+	struct tb_retry_policy p = {.max_attempts = 3, .base_ms = 100, .max_ms = 1000};
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(st.ops->outbox_add(st.state, r.id, dest[i], "{}", 1000, &err), 0);
+		struct tb_outbox_row row;
+		size_t n;
+		assert_int_equal(st.ops->outbox_claim(st.state, 1000, 50, &row, 1, &n, &err), 0);
+		assert_int_equal(n, 1);
+		ids[i] = row.id;
+		tb_outbox_row_fini(&row);
+		assert_int_equal(st.ops->outbox_fail(st.state, ids[i], 1100, "rejected: registry paused",
+		                                     &p, 0, 1, &err), 0);
+	}
+	tb_store_close(&st);
+}
+
+static void list_then_redrive_one(void **state)
+{
+	(void)state;
+	int64_t ids[2];
+	two_dead_rows(ids);
+	struct tb_run r;
+	TB_RUN(&r, "dead-letters", "list", "-s", store);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "-> cl-cadena"));
+	assert_non_null(strstr(TB_OUT(&r), "-> kr-cadena"));
+	assert_non_null(strstr(TB_OUT(&r), "rejected: registry paused"));
+	tb_run_fini(&r);
+
+	TB_RUN(&r, "dead-letters", "list", "-s", store, "--json");
+	assert_int_equal(r.status, 0);
+	struct tb_json *j;
+	struct tb_error err;
+	assert_int_equal(tb_json_parse(TB_OUT(&r), r.out.len, NULL, &j, &err), 0);
+	assert_int_equal(tb_json_len(j), 2);
+	assert_string_equal(tb_json_string(tb_json_get(tb_json_at(j, 0), "destination")), "cl-cadena");
+	tb_json_free(j);
+	tb_run_fini(&r);
+
+	char id[32];
+	snprintf(id, sizeof id, "%" PRId64, ids[0]);
+	TB_RUN(&r, "dead-letters", "redrive", "-s", store, "--id", id);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "re-driven: 1 row back in the outbox"));
+	tb_run_fini(&r);
+
+	/* only the named row left the dead letters, and the relay can claim it again */
+	struct tb_store st;
+	struct tb_outbox_row rows[2];
+	size_t n;
+	assert_int_equal(tb_store_open(&st, store, 0, &err), 0);
+	assert_int_equal(st.ops->dead_list(st.state, rows, 2, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].destination, "kr-cadena");
+	tb_outbox_row_fini(&rows[0]);
+	assert_int_equal(st.ops->outbox_claim(st.state, INT64_MAX / 2, 50, rows, 2, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, ids[0]);
+	assert_int_equal(rows[0].attempts, 0);
+	tb_outbox_row_fini(&rows[0]);
+	tb_store_close(&st);
+
+	TB_RUN(&r, "dead-letters", "redrive", "-s", store, "--all");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "re-driven: 1 row back"));
+	tb_run_fini(&r);
+	TB_RUN(&r, "dead-letters", "list", "-s", store);
+	assert_string_equal(TB_OUT(&r), "no dead letters\n");
+	tb_run_fini(&r);
+}
+
+static void mistakes_are_named(void **state)
+{
+	(void)state;
+	struct tb_run r;
+	TB_RUN(&r, "dead-letters", "redrive", "-s", store, "--id", "999999");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(TB_ERR(&r), "no dead letter with id 999999"));
+	tb_run_fini(&r);
+	TB_RUN(&r, "dead-letters", "redrive", "-s", store);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(TB_ERR(&r), "exactly one of --id N and --all"));
+	tb_run_fini(&r);
+	TB_RUN(&r, "dead-letters", "list");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(TB_ERR(&r), "-s STORE is required"));
+	tb_run_fini(&r);
+	TB_RUN(&r, "dead-letters", "purge", "-s", store);
+	assert_int_equal(r.status, 2);
+	tb_run_fini(&r);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (tb_tmpdir_make(dir, sizeof dir, "tb-dead") != 0)
+		return -1;
+	snprintf(store, sizeof store, "%s/relay.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return tb_tmpdir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(list_then_redrive_one),
+		cmocka_unit_test(mistakes_are_named),
+	};
+	return cmocka_run_group_tests_name("dead_letters_cli", tests, setup, teardown);
+}
