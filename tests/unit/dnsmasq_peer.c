@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,9 +51,14 @@ static pid_t spawn(int port, const char *const *txt)
 		argv[n++] = buf[i];
 	}
 	argv[n] = NULL;
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* die with the test even when it is killed before its teardown runs */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		int devnull = open("/dev/null", O_WRONLY);
 		if (devnull >= 0) { /* its start-up chatter would bury the test output */
 			dup2(devnull, 1);
