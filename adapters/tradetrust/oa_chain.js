@@ -38,6 +38,33 @@ function documentFor(issuer) {
   });
 }
 
+// A v3 credential wrapped with the library's 3.0 salt / digest / MerkleTree (its
+// wrapDocument adds a W3C JSON-LD check that takes seconds and changes no hash).
+function v3DocumentFor(method, value, identifier) {
+  const lib = nm("@tradetrust-tt/tradetrust/dist/cjs");
+  const { salt, encodeSalt } = require(path.join(lib, "3.0/salt"));
+  const { digestCredential } = require(path.join(lib, "3.0/digest"));
+  const d = {
+    version: "https://schema.openattestation.com/3.0/schema.json",
+    "@context": ["https://www.w3.org/2018/credentials/v1",
+      "https://schemata.openattestation.com/com/openattestation/1.0/OpenAttestation.v3.json"],
+    type: ["VerifiableCredential"], issuanceDate: "2026-01-01T00:00:00Z",
+    issuer: { id: "https://customs.example", name: "Customs of Peru" },
+    credentialSubject: { id: "did:example:coo-1", exporter: "Andes Coffee SAC", kg: 18000 },
+    openAttestationMetadata: {
+      template: { name: "CERTIFICATE_OF_ORIGIN", type: "EMBEDDED_RENDERER", url: "https://localhost" },
+      proof: { type: "OpenAttestationProofMethod", method, value },
+      identityProof: { type: "DNS-TXT", identifier },
+    },
+  };
+  const s = salt(d), digest = digestCredential(d, s, []);
+  const doc = { ...d, proof: { type: "OpenAttestationMerkleProofSignature2018",
+    proofPurpose: "assertionMethod", targetHash: digest, proofs: [], merkleRoot: digest,
+    salts: encodeSalt(s), privacy: { obfuscated: [] } } };
+  if (!oa.utils.isWrappedV3Document(doc) || !oa.verifySignature(doc)) throw new Error("v3 wrap");
+  return doc;
+}
+
 const commands = {
   async setup() {
     const dsArt = new DocumentStore__factory();
@@ -55,6 +82,7 @@ const commands = {
         identityProof: { type: "DNS-TXT", location: "issuer.tradebridge.test" } }),
       tokenDocument: documentFor({ name: "Carrier", tokenRegistry: regAddr,
         identityProof: { type: "DNS-TXT", location: "carrier.tradebridge.test" } }),
+      storeDocumentV3: v3DocumentFor("DOCUMENT_STORE", storeAddr, "issuer.tradebridge.test"),
     };
   },
   async issue(store, hash) {

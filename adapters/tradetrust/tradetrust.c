@@ -1,4 +1,4 @@
-/* tradetrust: verifies OpenAttestation v2 documents as oa-verify / tt-verify do,
+/* tradetrust: verifies OpenAttestation v2 and v3 documents as oa-verify / tt-verify do,
  * fragment by fragment (integrity, status on chain or by DID signature, issuer
  * identity by DNS), and sums them up as VALID / INVALID / UNKNOWN. Integrity is the
  * pure code in src/crypto/oa.c. Like every adapter, the only global symbol is
@@ -91,7 +91,7 @@ static void check_integrity(struct tt_ctx *c)
 {
 	struct tb_oa_result res;
 	struct tb_error err = {0};
-	int rc = tb_oa_v2_integrity(c->doc, &res, &err);
+	int rc = c->v3 ? tb_oa_v3_integrity(c->doc, &res, &err) : tb_oa_v2_integrity(c->doc, &res, &err);
 	const char *n = "OpenAttestationHash", *t = "DOCUMENT_INTEGRITY";
 	if (rc == 0) {
 		struct tt_fragment *f = tt_frag(c, n, t, TT_VALID, "targetHash and Merkle proof match");
@@ -118,10 +118,17 @@ static int did_address(const char *key, uint8_t addr[20])
 	return tt_address(a, addr);
 }
 
-/* The proof entry signed with key, or NULL. */
-static const struct tb_json *find_proof(const struct tb_json *doc, const char *key)
+/* The proof entry signed with key, or NULL. v3 has one: proof itself (proof.key). */
+static const struct tb_json *find_proof(const struct tt_ctx *c, const char *key)
 {
-	const struct tb_json *proofs = tb_json_get(doc, "proof");
+	const struct tb_json *proofs = tb_json_get(c->doc, "proof");
+	if (c->v3) {
+		const char *k = tb_json_string(tb_json_get(proofs, "key"));
+		const char *ty = tb_json_string(tb_json_get(proofs, "type"));
+		int signed_ = k && tb_json_string(tb_json_get(proofs, "signature")) && ty &&
+		              strcmp(ty, "OpenAttestationMerkleProofSignature2018") == 0;
+		return signed_ && strcasecmp(k, key) == 0 ? proofs : NULL;
+	}
 	for (size_t i = 0; i < tb_json_len(proofs) && proofs->type == TB_JSON_ARRAY; i++) {
 		const struct tb_json *p = tb_json_at(proofs, i);
 		const char *vm = tb_json_string(tb_json_get(p, "verificationMethod"));
@@ -140,11 +147,17 @@ static int did_issuer(struct tt_ctx *c, const struct tb_json *issuer, char *why,
 	const char *key = tt_issuer_field(issuer, "identityProof", "key");
 	uint8_t want[20], got[20];
 	struct tb_error err;
+	if (!key && c->v3)
+		return snprintf(why, n, "DOCUMENT_NOT_SIGNED: wrapped but not signed (no proof.key)"), 1;
 	if (!key || did_address(key, want) != 0)
 		return snprintf(why, n, "issuer key %.80s is not a did:ethr address", key ? key : "(none)"), 1;
-	const struct tb_json *p = find_proof(c->doc, key);
+	const struct tb_json *p = find_proof(c, key);
 	if (!p)
 		return snprintf(why, n, "DOCUMENT_NOT_SIGNED: no proof signed by %.100s", key), 1;
+	size_t dl = c->v3_did ? strlen(c->v3_did) : 0;
+	if (c->v3 && (!dl || strncasecmp(key, c->v3_did, dl) != 0 || key[dl] != '#'))
+		return snprintf(why, n, "KEY_NOT_IN_DID: proof.key %.100s is not a key of %.100s", key,
+		                c->v3_did ? c->v3_did : "(no DID)"), 1;
 	if (tb_oa_did_signer(c->root, tb_json_string(tb_json_get(p, "signature")), got, &err) != 0)
 		return snprintf(why, n, "WRONG_SIGNATURE: %.200s", err.msg), 1;
 	if (memcmp(got, want, 20) != 0)
@@ -208,7 +221,7 @@ static const char *status_name(enum tt_status s)
 static struct tb_json *fragments_json(struct tt_ctx *c)
 {
 	struct tb_json *d = tb_json_new_object(), *arr = tb_json_new_array();
-	tb_json_object_set(d, "version", 7, tb_json_new_string("2.0", 3));
+	tb_json_object_set(d, "version", 7, tb_json_new_string(c->v3 ? "3.0" : "2.0", 3));
 	for (size_t i = 0; i < c->nfrags; i++) {
 		struct tt_fragment *f = &c->frags[i];
 		struct tb_json *o = tb_json_new_object();
@@ -263,19 +276,78 @@ static void skip_rest(struct tt_ctx *c, const char *why)
 	tt_frag(c, "OpenAttestationDnsTxtIdentityProof", "ISSUER_IDENTITY", TT_SKIPPED, "%s", why);
 }
 
+/* Put v3 text where the v2 checks read their (salted) issuer fields. */
+static void put_field(struct tb_json *o, const char *k, const char *v)
+{
+	struct tb_buf b;
+	tb_buf_init(&b, 0);
+	if (v && tb_buf_puts(&b, "v3:string:") == 0 && tb_buf_puts(&b, v) == 0)
+		tb_json_object_set(o, k, strlen(k), tb_json_new_string((const char *)b.data, b.len));
+	tb_buf_fini(&b);
+}
+
+/* openAttestationMetadata as the one v2 issuer the shared checks understand:
+ * proof.method DOCUMENT_STORE / TOKEN_REGISTRY + proof.value name the contract, DID
+ * has proof.key (checked against proof.value or identityProof.identifier) and
+ * proof.revocation; identityProof.identifier is the DNS location. */
+static const struct tb_json *v3_issuers(struct tt_ctx *c)
+{
+	const struct tb_json *meta = tb_json_get(c->doc, "openAttestationMetadata");
+	const struct tb_json *pm = tb_json_get(meta, "proof"), *id = tb_json_get(meta, "identityProof");
+	const char *method = tb_json_string(tb_json_get(pm, "method"));
+	const char *value = tb_json_string(tb_json_get(pm, "value"));
+	const char *idty = tb_json_string(tb_json_get(id, "type"));
+	const char *ident = tb_json_string(tb_json_get(id, "identifier"));
+	const struct tb_json *rev = tb_json_get(pm, "revocation");
+	if (!method || !value || !idty)
+		return NULL;
+	struct tb_json *iss = tb_json_new_object(), *ip = tb_json_new_object();
+	c->v3_issuers = tb_json_new_array();
+	if (!iss || !ip || !c->v3_issuers || tb_json_array_push(c->v3_issuers, iss) != 0) {
+		tb_json_free(iss);
+		tb_json_free(ip);
+		return NULL;
+	}
+	if (strcmp(method, "DOCUMENT_STORE") == 0)
+		put_field(iss, "documentStore", value);
+	else if (strcmp(method, "TOKEN_REGISTRY") == 0)
+		put_field(iss, "tokenRegistry", value);
+	put_field(ip, "type", idty);
+	put_field(ip, "location", ident);
+	put_field(ip, "key", tb_json_string(tb_json_get(tb_json_get(c->doc, "proof"), "key")));
+	tb_json_object_set(iss, "identityProof", 13, ip);
+	if (is_did(idty)) {
+		struct tb_json *r = tb_json_new_object();
+		const char *rt = tb_json_string(tb_json_get(rev, "type"));
+		put_field(r, "type", rt ? rt : "MISSING"); /* oa-verify: MISSING_REVOCATION */
+		put_field(r, "location", tb_json_string(tb_json_get(rev, "location")));
+		tb_json_object_set(iss, "revocation", 10, r);
+		/* oa-verify: the DID of the signed status is proof.value; a DID identity's is
+		 * identityProof.identifier (the same DID in every upstream document) */
+		c->v3_did = strcmp(method, "DID") != 0 && strcmp(idty, "DID") == 0 ? ident : value;
+	}
+	return c->v3_issuers;
+}
+
 static void run_checks(struct tt_ctx *c)
 {
 	check_integrity(c);
 	if (c->frags[0].status != TT_VALID)
 		return skip_rest(c, "document integrity failed: nothing else is checked");
-	c->issuers = tb_json_get(tb_json_get(c->doc, "data"), "issuers");
+	c->issuers = c->v3 ? v3_issuers(c) : tb_json_get(tb_json_get(c->doc, "data"), "issuers");
 	if (!c->issuers || c->issuers->type != TB_JSON_ARRAY || tb_json_len(c->issuers) == 0 ||
 	    tb_json_len(c->issuers) > TT_MAX_ISSUERS) {
-		tt_frag(c, "OpenAttestationIssuers", "DOCUMENT_STATUS", TT_INVALID,
-		        "data.issuers must be a list of 1 to %d issuers", TT_MAX_ISSUERS);
+		if (c->v3)
+			tt_frag(c, "OpenAttestationIssuers", "DOCUMENT_STATUS", TT_INVALID,
+			        "openAttestationMetadata needs proof.method, proof.value and "
+			        "identityProof.type strings");
+		else
+			tt_frag(c, "OpenAttestationIssuers", "DOCUMENT_STATUS", TT_INVALID,
+			        "data.issuers must be a list of 1 to %d issuers", TT_MAX_ISSUERS);
 		return;
 	}
-	c->proof = tb_json_get(tb_json_get(c->doc, "signature"), "proof");
+	c->proof = c->v3 ? tb_json_get(tb_json_get(c->doc, "proof"), "proofs")
+	                 : tb_json_get(tb_json_get(c->doc, "signature"), "proof");
 	tt_check_document_store(c);
 	tt_check_token_registry(c);
 	check_did_signed(c);
@@ -320,11 +392,10 @@ static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *
 	snprintf(out->kind, sizeof out->kind, "oa-v2");
 	const char *ver = tb_json_string(tb_json_get(rec->doc, "version"));
 	int event = strcmp(rec->doctype, "oa.document-store.event") == 0;
-	if (!event && ver && strcmp(ver, OA_V3_SCHEMA) == 0) {
+	c->v3 = !event && ver && strcmp(ver, OA_V3_SCHEMA) == 0;
+	if (c->v3)
 		snprintf(out->kind, sizeof out->kind, "oa-v3");
-		tt_frag(c, "OpenAttestationHash", "DOCUMENT_INTEGRITY", TT_ERROR,
-		        "OpenAttestation v3 documents are not verified yet");
-	} else {
+	{
 		int rc = 0;
 		if (c->conf->rpc) {
 			struct tb_http_options ho = {.timeout_ms = c->conf->timeout,
@@ -353,6 +424,7 @@ static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *
 		tb_jsonrpc_free(c->rpc);
 	for (size_t i = 0; i < c->nfrags; i++)
 		tb_json_free(c->frags[i].data);
+	tb_json_free(c->v3_issuers);
 	free(c);
 	return 0;
 }
@@ -360,7 +432,7 @@ static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *
 const struct tb_adapter_ops tradebridge_adapter = {
 	.abi = TB_ADAPTER_ABI,
 	.name = "tradetrust",
-	.summary = "TradeTrust / OpenAttestation v2 documents: integrity, status, issuer identity",
+	.summary = "TradeTrust / OpenAttestation v2 and v3 documents: integrity, status, issuer identity",
 	.options = tt_options,
 	.conf_size = sizeof(struct tt_conf),
 	.open = tt_open,

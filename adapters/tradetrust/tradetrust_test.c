@@ -59,7 +59,7 @@ enum tb_verdict tt_run(struct tb_json *doc, const char *opts, struct tb_proof *p
 	ops->close(state);
 	tb_options_fini(ops->options, &conf);
 	tb_json_free(o);
-	assert_string_equal(proof->kind, "oa-v2");
+	assert_true(strcmp(proof->kind, "oa-v2") == 0 || strcmp(proof->kind, "oa-v3") == 0);
 	return proof->verdict;
 }
 
@@ -118,6 +118,124 @@ static void offline_vectors(void **state)
 	print_message("offline: %zu v2 documents, %zu intact DNS-TXT ones UNKNOWN\n", n, unknown);
 	assert_int_equal(unknown, 9);
 	tb_json_free(exp);
+}
+
+/* Expected offline verdict of a wrapped v3 vector: DID-signed with revocation NONE
+ * needs no network (VALID); wrapped-but-unsigned DID is INVALID; anything that needs
+ * a chain or DNS answer is UNKNOWN. */
+static enum tb_verdict v3_offline_expectation(const char *rel)
+{
+	static const char *const valid[] = {"oa-verify/v3/did-signed.json"};
+	static const char *const invalid[] = {"oa-verify/v3/did-wrapped.json",
+	                                      "oa-verify/v3/dnsdid-wrapped.json",
+	                                      "open-attestation/v3/did-wrapped.json",
+	                                      "oa-verify/v3/did-revocation-store-signed-no-location.json"};
+	for (size_t i = 0; i < sizeof valid / sizeof *valid; i++)
+		if (strcmp(rel, valid[i]) == 0)
+			return TB_VALID;
+	for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+		if (strcmp(rel, invalid[i]) == 0)
+			return TB_INVALID;
+	return TB_UNKNOWN;
+}
+
+static void offline_v3_vectors(void **state)
+{
+	(void)state;
+	struct tb_json *exp = tt_load("expected.json");
+	const struct tb_json *files = tb_json_get(exp, "files");
+	size_t n = 0, signed_ok = 0;
+	for (size_t i = 0; i < tb_json_len(files); i++) {
+		const struct tb_json_member *m = &files->u.object.members[i];
+		const char *integ = tb_json_string(tb_json_get(m->value, "integrity"));
+		const char *ver = tb_json_string(tb_json_get(m->value, "oa_version"));
+		if (!integ || strcmp(ver, "v3") != 0)
+			continue;
+		struct tb_json *doc = tt_load(m->key);
+		struct tb_proof p;
+		enum tb_verdict v = tt_run(doc, "{}", &p), want = v3_offline_expectation(m->key);
+		assert_string_equal(p.kind, "oa-v3");
+		if (strcmp(tt_fragment(&p, "OpenAttestationHash"), integ) != 0)
+			fail_msg("%s: integrity %s, expected %s", m->key,
+			         tt_fragment(&p, "OpenAttestationHash"), integ);
+		if (v != want)
+			fail_msg("%s: verdict %d (%s), expected %d", m->key, v, p.reason, want);
+		/* every signed vector's signature recovers to its DID (expected.json) */
+		if (tb_json_get(m->value, "did_signatures")) {
+			const char *st = tt_fragment(&p, "OpenAttestationDidSignedDocumentStatus");
+			if (strcmp(st, "VALID") == 0 || strstr(p.reason, "revocation"))
+				signed_ok++;
+			else
+				fail_msg("%s: DID signed status %s (%s)", m->key, st, p.reason);
+		}
+		n++;
+		tb_proof_fini(&p);
+		tb_json_free(doc);
+	}
+	assert_int_equal(n, 23);
+	assert_int_equal(signed_ok, 10);
+	tb_json_free(exp);
+}
+
+/* v3 changes: content (integrity), the signature (WRONG_SIGNATURE), the key. */
+static void v3_tampered(void **state)
+{
+	(void)state;
+	struct tb_json *doc = tt_load("oa-verify/v3/did-signed.json");
+	struct tb_json *proof = tb_json_get(doc, "proof");
+	struct tb_proof p;
+	/* the signature is outside the hashed content: integrity holds, status fails */
+	tb_json_object_set(proof, "signature", 9, tb_json_new_string(
+		"0x4a054aaf881da5130a3b19160a7f0ce1afef1fe093c83be438c8c40b0a04ace5142f3d48a23c8ce7"
+		"c32fabe04fc69e6fd4c94cf3ceb4adb4f3da5fa937208d4e1b", 132));
+	assert_int_equal(tt_run(doc, "{}", &p), TB_INVALID);
+	assert_string_equal(tt_fragment(&p, "OpenAttestationHash"), "VALID");
+	assert_non_null(strstr(p.reason, "WRONG_SIGNATURE"));
+	tb_proof_fini(&p);
+	/* a key of another DID */
+	tb_json_object_set(proof, "key", 3, tb_json_new_string(
+		"did:ethr:0x0000000000000000000000000000000000000001#controller", 61));
+	assert_int_equal(tt_run(doc, "{}", &p), TB_INVALID);
+	assert_non_null(strstr(p.reason, "KEY_NOT_IN_DID"));
+	tb_proof_fini(&p);
+	/* the content */
+	tb_json_object_set(doc, "name", 4, tb_json_new_string("Forged Licence", 14));
+	assert_int_equal(tt_run(doc, "{}", &p), TB_INVALID);
+	assert_string_equal(tt_fragment(&p, "OpenAttestationHash"), "INVALID");
+	tb_proof_fini(&p);
+	tb_json_free(doc);
+}
+
+/* v3 DNS-TXT (identityProof.identifier + proof.value) and DNS-DID (proof.key). */
+static void v3_dns_identity(void **state)
+{
+	(void)state;
+	struct dnsmasq_peer peer;
+	const char *txt[] = {"ready.tradebridge.test,ok",
+	                     "example.openattestation.com,openatts net=ethereum netId=11155111 "
+	                     "addr=0xe943C95f456DA8e17c6d1a915eCF1a6ef0a182a8",
+	                     "demo-tradetrust.openattestation.com,openatts a=dns-did; "
+	                     "p=did:ethr:0x1245e5B64D785b25057f7438F715f4aA5D965733#controller; v=1.0;",
+	                     NULL};
+	struct tb_proof p;
+	char opts[256];
+	assert_int_equal(dnsmasq_peer_start(&peer, txt), 0);
+	snprintf(opts, sizeof opts, "{\"dns\": \"%s\", \"timeout\": \"1s\", \"chain_id\": 11155111}",
+	         peer.server);
+	struct tb_json *store = tt_load("oa-verify/v3/documentStore-issued.json");
+	struct tb_json *did = tt_load("oa-verify/v3/dnsdid-signed.json");
+	tt_run(store, opts, &p);
+	assert_string_equal(tt_fragment(&p, "OpenAttestationDnsTxtIdentityProof"), "VALID");
+	assert_int_equal(p.verdict, TB_UNKNOWN); /* issuance needs an rpc */
+	tb_proof_fini(&p);
+	tt_run(did, opts, &p);
+	dnsmasq_peer_stop(&peer);
+	assert_string_equal(tt_fragment(&p, "OpenAttestationDnsDidIdentityProof"), "VALID");
+	assert_string_equal(tt_fragment(&p, "OpenAttestationDidSignedDocumentStatus"), "VALID");
+	assert_int_equal(p.verdict, TB_VALID);
+	tb_proof_fini(&p);
+	tb_json_free(store);
+	tb_json_free(did);
 }
 
 /* A DID issuer whose proof does not recover to its key (oa-verify WRONG_SIGNATURE). */
@@ -253,6 +371,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(offline_vectors),
+		cmocka_unit_test(offline_v3_vectors),
+		cmocka_unit_test(v3_tampered),
+		cmocka_unit_test(v3_dns_identity),
 		cmocka_unit_test(did_wrong_signature),
 		cmocka_unit_test(dns_txt_identity),
 		cmocka_unit_test(stopped_resolver_is_unknown),

@@ -44,6 +44,9 @@ struct tt_ctx {
 	uint8_t root[32], target[32];
 	const struct tb_json *proof; /* signature.proof (array) or NULL */
 	uint64_t chain_id;           /* from eth_chainId, or the configured one */
+	int v3;                      /* an OpenAttestation v3 document */
+	const char *v3_did;          /* v3: the DID proof.key must belong to (borrowed) */
+	struct tb_json *v3_issuers;  /* v3: openAttestationMetadata as a v2 issuer list (owned) */
 	int chain_known;
 	struct tt_fragment frags[TT_MAX_FRAGMENTS];
 	size_t nfrags;

@@ -3,7 +3,8 @@
  * a document store document is INVALID before issue, VALID after, INVALID once
  * revoked; a transferable record is INVALID before mint, VALID after with its
  * owner (title escrow), beneficiary and holder, and follows a holder transfer
- * without being re-issued; a stopped node makes the verdict UNKNOWN. */
+ * without being re-issued; a v3 credential follows the same store lifecycle; a
+ * stopped node makes the verdict UNKNOWN. */
 #define _GNU_SOURCE /* popen */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -129,6 +130,33 @@ static void document_store_lifecycle(void **state)
 	tb_proof_fini(&p);
 }
 
+/* The same lifecycle for a v3 credential: openAttestationMetadata.proof names the
+ * store, identityProof.identifier the DNS-TXT location, proof.merkleRoot is issued. */
+static void document_store_lifecycle_v3(void **state)
+{
+	struct chain *c = *state;
+	struct tb_json *doc = tb_json_get(c->setup, "storeDocumentV3");
+	const char *f = "OpenAttestationEthereumDocumentStoreStatus";
+	const char *root = tb_json_string(tb_json_get(tb_json_get(doc, "proof"), "merkleRoot"));
+	char args[256];
+	struct tb_proof p;
+	assert_non_null(root);
+	assert_int_equal(check(c, doc, f, "INVALID", &p), TB_INVALID);
+	assert_string_equal(p.kind, "oa-v3");
+	assert_non_null(strstr(p.reason, "DOCUMENT_NOT_ISSUED"));
+	tb_proof_fini(&p);
+	snprintf(args, sizeof args, "issue %s 0x%s", setup_str(c, "documentStore"), root);
+	tb_json_free(node_step(c, args));
+	assert_int_equal(check(c, doc, f, "VALID", &p), TB_VALID);
+	assert_string_equal(tt_fragment(&p, "OpenAttestationDnsTxtIdentityProof"), "VALID");
+	tb_proof_fini(&p);
+	snprintf(args, sizeof args, "revoke %s 0x%s", setup_str(c, "documentStore"), root);
+	tb_json_free(node_step(c, args));
+	assert_int_equal(check(c, doc, f, "INVALID", &p), TB_INVALID);
+	assert_non_null(strstr(p.reason, "DOCUMENT_REVOKED"));
+	tb_proof_fini(&p);
+}
+
 /* Run the adapter's poll with the chain's options plus extra (JSON members). */
 static int poll_once(struct chain *c, const char *extra, const char *cursor, struct tb_batch *b)
 {
@@ -240,6 +268,7 @@ static void token_registry_lifecycle(void **state)
 const struct CMUnitTest tt_chain_tests[] = {
 	cmocka_unit_test(document_store_lifecycle),
 	cmocka_unit_test(poll_document_store_events),
+	cmocka_unit_test(document_store_lifecycle_v3),
 	cmocka_unit_test(token_registry_lifecycle),
 };
 

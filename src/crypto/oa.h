@@ -1,6 +1,6 @@
-/* OpenAttestation v2 document integrity, reproducing @tradetrust-tt/tradetrust
- * 6.10.3 verifySignature() bit for bit (established by the differential test):
- * flatley paths, an empty NESTED object/array is a leaf, keys holding "." are an
+/* OpenAttestation v2 and v3 document integrity, reproducing @tradetrust-tt/tradetrust
+ * 6.10.3 verifySignature() bit for bit (established by the differential tests).
+ * v2: flatley paths, an empty NESTED object/array is a leaf, keys holding "." are an
  * error, obfuscated hashes are merged and sorted as JS strings, and hex is read
  * the way Node's Buffer.from(s, "hex") reads it (stops at the first bad pair).
  * Invariant: only a document the library accepts may come out VALID. */
@@ -55,5 +55,17 @@ int tb_oa_v2_unsalt(const struct tb_json *data, struct tb_json **out, struct tb_
  * over the 32 raw merkleRoot bytes; sig_hex is "0x" + 130 hex digits. */
 int tb_oa_did_signer(const uint8_t root[32], const char *sig_hex, uint8_t addr[20],
                      struct tb_error *err);
+
+/* OpenAttestation v3 (3.0/verify.js of the same library): the count of visible
+ * leaves must equal the count of base64-JSON proof.salts; each salt whose
+ * lodash-get path holds a TRUTHY value gives keccak256(JSON.stringify({[path]:
+ * `${salt}:${String(value)}`})); with proof.privacy.obfuscated sorted as JS strings
+ * and hashed as JSON.stringify(array) = proof.targetHash; proof.proofs folded to
+ * proof.merkleRoot. Same return codes as the v2 functions. */
+#define TB_OA_MAX_SALTS_TEXT ((size_t)16 << 20) /* bytes of decoded proof.salts */
+int tb_oa_v3_digest(const struct tb_json *doc, uint8_t out[32], struct tb_oa_result *res,
+                    struct tb_error *err);
+int tb_oa_v3_integrity(const struct tb_json *doc, struct tb_oa_result *res,
+                       struct tb_error *err);
 
 #endif

@@ -1,0 +1,92 @@
+/* Differential test for OpenAttestation v3: adapters/tradetrust/oa3_corpus.js makes
+ * several hundred random v3 credentials with @tradetrust-tt/tradetrust's own 3.0
+ * salt/digest/Merkle code (single and batch-wrapped, obfuscated, tampered in data,
+ * salts, targetHash, proofs, merkleRoot or the obfuscated list) with the library's
+ * verdict; tradebridge must agree on every one. node + tests/peers: no skipping. */
+#define _GNU_SOURCE /* getline, popen */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/oa.h"
+#include "lib/json.h"
+
+#define CORPUS_SIZE 600
+#define MAX_LINE ((size_t)4 << 20)
+
+struct tally {
+	size_t total, agree, valid, invalid, error, error_as_malformed;
+};
+
+static void check_line(const char *line, size_t len, struct tally *t)
+{
+	struct tb_json *rec = NULL;
+	struct tb_error err;
+	if (tb_json_parse(line, len, NULL, &rec, &err) != 0)
+		fail_msg("corpus line %zu: %s", t->total + 1, err.msg);
+	const char *lib = tb_json_string(tb_json_get(rec, "lib"));
+	const char *kind = tb_json_string(tb_json_get(rec, "kind"));
+	assert_non_null(lib);
+	int rc = tb_oa_v3_integrity(tb_json_get(rec, "doc"), NULL, &err);
+	int lib_valid = strcmp(lib, "VALID") == 0;
+	t->total++;
+	t->valid += lib_valid;
+	t->invalid += strcmp(lib, "INVALID") == 0;
+	if (strcmp(lib, "ERROR") == 0) {
+		t->error++;
+		t->error_as_malformed += rc == TB_EINVAL;
+	}
+	if ((rc == 0) == lib_valid)
+		t->agree++;
+	else
+		print_error("disagree on document %zu (%s): library %s, tradebridge %s\n",
+		            t->total - 1, kind, lib, rc == 0 ? "VALID" : err.msg);
+	tb_json_free(rec);
+}
+
+static void library_agrees(void **state)
+{
+	(void)state;
+	const char *src = getenv("TB_SRCDIR");
+	char cmd[2048];
+	if (!src)
+		fail_msg("TB_SRCDIR is not set");
+	snprintf(cmd, sizeof cmd,
+	         "test -d '%s/tests/peers/node_modules/@tradetrust-tt/tradetrust' || "
+	         "{ echo 'tests/peers/node_modules missing: run npm ci --prefix tests/peers' >&2; "
+	         "exit 1; }; timeout 300 node '%s/adapters/tradetrust/oa3_corpus.js' %d",
+	         src, src, CORPUS_SIZE);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	struct tally t = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, p)) > 0) {
+		if ((size_t)n > MAX_LINE)
+			fail_msg("corpus line %zu is longer than %zu bytes", t.total + 1, MAX_LINE);
+		check_line(line, (size_t)n, &t);
+	}
+	free(line);
+	int status = pclose(p);
+	print_message("differential: %zu documents (library: %zu VALID, %zu INVALID, %zu ERROR), "
+	              "%zu agree; library errors seen as malformed: %zu\n",
+	              t.total, t.valid, t.invalid, t.error, t.agree, t.error_as_malformed);
+	assert_int_equal(status, 0);
+	assert_int_equal(t.total, CORPUS_SIZE);
+	assert_true(t.valid > 50 && t.invalid > 50); /* the corpus really has both */
+	assert_int_equal(t.agree, t.total);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(library_agrees),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
