@@ -49,7 +49,8 @@ ganache() { # ganache NAME PORT CHAIN_ID: state in $work/NAME.db survives a rest
 		--database.dbPath "$work/$1.db" --logging.quiet true \
 		--chain.vmErrorsOnRPCResponse true >"$work/$1.log" 2>&1 &
 	pids[$1]=$!
-	for _ in $(seq 600); do
+	local deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ]; do
 		curl -s -m 1 -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}' \
 			"http://127.0.0.1:$2" 2>/dev/null | grep -q result && return 0
 		kill -0 "${pids[$1]}" 2>/dev/null || fail "ganache $1 exited: $(tail -n 3 "$work/$1.log")"
@@ -60,9 +61,13 @@ ganache() { # ganache NAME PORT CHAIN_ID: state in $work/NAME.db survives a rest
 chain() { node "$here/contrib/demo/chain.js" "$@" || fail "chain.js $*"; }
 cert() { chain "$1" cert "$2" "$3"; }
 wait_cert() { # wait_cert URL REG CERT VERSION: until the registry holds that version (90 s)
-	for _ in $(seq 900); do
+	local deadline=$((SECONDS + 90))
+	while [ $SECONDS -lt $deadline ]; do
 		[ "$(cert "$1" "$2" "$3" | jq -r .version)" = "$4" ] && return 0
-		sleep 0.1
+		if [ -n "${pids[relay]:-}" ] && ! kill -0 "${pids[relay]}" 2>/dev/null; then
+			fail "the relay exited: $(tail -n 5 "$work/relay.log")"
+		fi
+		sleep 0.2
 	done
 	fail "version $4 of $3 did not reach $2 within 90 s"
 }
@@ -112,7 +117,7 @@ JSON
 mkdir -p "$work/cl-state" "$work/kr-state"
 export TRADEBRIDGE_ADAPTER_PATH=$build/adapters/cadena/.libs
 export TRADEBRIDGE_CL_CADENA_KEY=$(chain "$B" key 2) TRADEBRIDGE_KR_CADENA_KEY=$(chain "$B" key 3)
-export TRADEBRIDGE_ADMIN_TOKEN=demo-$RANDOM$RANDOM$RANDOM
+export TRADEBRIDGE_ADMIN_TOKEN=demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 "$tb" check-config -c "$work/relay.json" >"$work/check.txt" 2>&1 || fail "check-config: $(cat "$work/check.txt")"
 say "== what each partner will receive (tradebridge check-config)"
 [ "$mode" = demo ] && sed -n '/^partner/,$p' "$work/check.txt"
