@@ -301,6 +301,30 @@ void tb_oa_combine(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 	tb_keccak256_final(&k, out);
 }
 
+/* Fold the hex steps of a proof list (named name in messages) into h, reading hex
+ * as Node's Buffer.from does; shared by v2 and v3. */
+static int fold_steps(const struct tb_json *steps, const char *name, uint8_t h[32],
+                      struct tb_error *err)
+{
+	if (steps->u.array.len > TB_OA_MAX_PROOF)
+		return tb_error_set(err, TB_ELIMIT, "oa: %s has %zu steps, more than %d", name,
+		                    steps->u.array.len, TB_OA_MAX_PROOF);
+	for (size_t i = 0; i < steps->u.array.len; i++) {
+		const struct tb_json *p = steps->u.array.items[i];
+		if (p->type != TB_JSON_STRING)
+			return tb_error_set(err, TB_EINVAL, "oa: %s[%zu] is a %s, not hex", name, i,
+			                    tb_json_type_name(p->type));
+		size_t cap = p->u.string.len / 2;
+		uint8_t *step = malloc(cap ? cap : 1);
+		if (!step)
+			return tb_error_set(err, TB_ENOMEM, "oa: out of memory for %s[%zu]", name, i);
+		size_t n = tb_oa_hex_lenient(p->u.string.ptr, p->u.string.len, step, cap);
+		tb_oa_combine(h, 32, step, n, h);
+		free(step);
+	}
+	return 0;
+}
+
 /* Fold signature.proof over the 32-byte targetHash. */
 static int fold_proof(const struct tb_json *sig, uint8_t h[32], struct tb_error *err)
 {
@@ -310,23 +334,22 @@ static int fold_proof(const struct tb_json *sig, uint8_t h[32], struct tb_error 
 	if (proof->type != TB_JSON_ARRAY)
 		return tb_error_set(err, TB_EINVAL, "oa: signature.proof is a %s, not an array",
 		                    tb_json_type_name(proof->type));
-	if (proof->u.array.len > TB_OA_MAX_PROOF)
-		return tb_error_set(err, TB_ELIMIT, "oa: signature.proof has %zu steps, more than %d",
-		                    proof->u.array.len, TB_OA_MAX_PROOF);
-	for (size_t i = 0; i < proof->u.array.len; i++) {
-		const struct tb_json *p = proof->u.array.items[i];
-		if (p->type != TB_JSON_STRING)
-			return tb_error_set(err, TB_EINVAL, "oa: signature.proof[%zu] is a %s, not hex",
-			                    i, tb_json_type_name(p->type));
-		size_t cap = p->u.string.len / 2;
-		uint8_t *step = malloc(cap ? cap : 1);
-		if (!step)
-			return tb_error_set(err, TB_ENOMEM, "oa: out of memory for proof[%zu]", i);
-		size_t n = tb_oa_hex_lenient(p->u.string.ptr, p->u.string.len, step, cap);
-		tb_oa_combine(h, 32, step, n, h);
-		free(step);
-	}
-	return 0;
+	return fold_steps(proof, "signature.proof", h, err);
+}
+
+/* Does the folded root equal the claimed one (a string, named name in messages)? */
+static int root_matches(const struct tb_json *root, const char *name, struct tb_oa_result *res,
+                        struct tb_error *err)
+{
+	uint8_t want[33];
+	size_t n = tb_oa_hex_lenient(root->u.string.ptr, root->u.string.len, want, sizeof want);
+	res->root_ok = n == 32 && memcmp(want, res->root, 32) == 0;
+	if (res->root_ok)
+		return 0;
+	char got[65];
+	tb_hex_encode(res->root, 32, got);
+	return tb_error_set(err, TB_EVERIFY, "oa: the Merkle proof leads to %s, not to %s %.80s",
+	                    got, name, root->u.string.ptr);
 }
 
 static int check_root(const struct tb_json *sig, struct tb_oa_result *res, struct tb_error *err)
@@ -335,16 +358,7 @@ static int check_root(const struct tb_json *sig, struct tb_oa_result *res, struc
 	if (!root || root->type != TB_JSON_STRING)
 		return tb_error_set(err, TB_EINVAL, "oa: signature.merkleRoot is %s, not hex",
 		                    root ? tb_json_type_name(root->type) : "missing");
-	uint8_t want[33];
-	size_t n = tb_oa_hex_lenient(root->u.string.ptr, root->u.string.len, want, sizeof want);
-	res->root_ok = n == 32 && memcmp(want, res->root, 32) == 0;
-	if (res->root_ok)
-		return 0;
-	char got[65];
-	tb_hex_encode(res->root, 32, got);
-	return tb_error_set(err, TB_EVERIFY,
-	                    "oa: the Merkle proof leads to %s, not to signature.merkleRoot %.80s", got,
-	                    root->u.string.ptr);
+	return root_matches(root, "signature.merkleRoot", res, err);
 }
 
 int tb_oa_v2_integrity(const struct tb_json *doc, struct tb_oa_result *res,
@@ -871,36 +885,12 @@ static int v3_fold(const struct tb_json *proof, struct tb_oa_result *res, struct
 	if (!steps || steps->type != TB_JSON_ARRAY)
 		return tb_error_set(err, TB_EINVAL, "oa: proof.proofs is %s, not a list",
 		                    steps ? tb_json_type_name(steps->type) : "missing");
-	if (steps->u.array.len > TB_OA_MAX_PROOF)
-		return tb_error_set(err, TB_ELIMIT, "oa: proof.proofs has %zu steps, more than %d",
-		                    steps->u.array.len, TB_OA_MAX_PROOF);
 	if (!root || root->type != TB_JSON_STRING)
 		return tb_error_set(err, TB_EINVAL, "oa: proof.merkleRoot is %s, not hex",
 		                    root ? tb_json_type_name(root->type) : "missing");
 	memcpy(res->root, res->target, 32);
-	for (size_t i = 0; i < steps->u.array.len; i++) {
-		const struct tb_json *p = steps->u.array.items[i];
-		if (p->type != TB_JSON_STRING)
-			return tb_error_set(err, TB_EINVAL, "oa: proof.proofs[%zu] is a %s, not hex", i,
-			                    tb_json_type_name(p->type));
-		size_t cap = p->u.string.len / 2;
-		uint8_t *step = malloc(cap ? cap : 1);
-		if (!step)
-			return tb_error_set(err, TB_ENOMEM, "oa: out of memory for proofs[%zu]", i);
-		size_t n = tb_oa_hex_lenient(p->u.string.ptr, p->u.string.len, step, cap);
-		tb_oa_combine(res->root, 32, step, n, res->root);
-		free(step);
-	}
-	uint8_t want[33];
-	size_t n = tb_oa_hex_lenient(root->u.string.ptr, root->u.string.len, want, sizeof want);
-	res->root_ok = n == 32 && memcmp(want, res->root, 32) == 0;
-	if (res->root_ok)
-		return 0;
-	char got[65];
-	tb_hex_encode(res->root, 32, got);
-	return tb_error_set(err, TB_EVERIFY,
-	                    "oa: the Merkle proof leads to %s, not to proof.merkleRoot %.80s", got,
-	                    root->u.string.ptr);
+	int rc = fold_steps(steps, "proof.proofs", res->root, err);
+	return rc ? rc : root_matches(root, "proof.merkleRoot", res, err);
 }
 
 int tb_oa_v3_integrity(const struct tb_json *doc, struct tb_oa_result *res,
