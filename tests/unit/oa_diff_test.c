@@ -1,8 +1,10 @@
-/* Differential test: adapters/tradetrust/oa_corpus.js makes several hundred random
- * v2 documents with @tradetrust-tt/tradetrust (single and batch-wrapped, obfuscated,
- * tampered in data, salt, targetHash, proof, merkleRoot or the obfuscated list) and
- * records the library's own verdict; tradebridge's integrity verdict must equal it
- * on every one. node and tests/peers/node_modules must be installed: no skipping. */
+/* Differential test: adapters/tradetrust/oa_corpus.js (v2) and oa3_corpus.js (v3,
+ * built from the library's own 3.0 salt/digest/Merkle code) make several hundred
+ * random documents each with @tradetrust-tt/tradetrust (single and batch-wrapped,
+ * obfuscated, tampered in data, salts, targetHash, proof, merkleRoot or the
+ * obfuscated list) and record the library's own verdict; tradebridge's integrity
+ * verdict must equal it on every one. node and tests/peers/node_modules must be
+ * installed: no skipping. */
 #define _GNU_SOURCE /* getline, popen */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,11 +21,19 @@
 #define CORPUS_SIZE 600
 #define MAX_LINE ((size_t)4 << 20)
 
+struct corpus {
+	const char *script; /* under adapters/tradetrust/ */
+	int (*integrity)(const struct tb_json *doc, struct tb_oa_result *res, struct tb_error *err);
+};
+
+static const struct corpus v2 = {"oa_corpus.js", tb_oa_v2_integrity};
+static const struct corpus v3 = {"oa3_corpus.js", tb_oa_v3_integrity};
+
 struct tally {
 	size_t total, agree, valid, invalid, error, error_as_malformed;
 };
 
-static void check_line(const char *line, size_t len, struct tally *t)
+static void check_line(const struct corpus *c, const char *line, size_t len, struct tally *t)
 {
 	struct tb_json *rec = NULL;
 	struct tb_error err;
@@ -32,7 +42,7 @@ static void check_line(const char *line, size_t len, struct tally *t)
 	const char *lib = tb_json_string(tb_json_get(rec, "lib"));
 	const char *kind = tb_json_string(tb_json_get(rec, "kind"));
 	assert_non_null(lib);
-	int rc = tb_oa_v2_integrity(tb_json_get(rec, "doc"), NULL, &err);
+	int rc = c->integrity(tb_json_get(rec, "doc"), NULL, &err);
 	int lib_valid = strcmp(lib, "VALID") == 0;
 	t->total++;
 	t->valid += lib_valid;
@@ -51,7 +61,7 @@ static void check_line(const char *line, size_t len, struct tally *t)
 
 static void library_agrees(void **state)
 {
-	(void)state;
+	const struct corpus *c = *state;
 	const char *src = getenv("TB_SRCDIR");
 	char cmd[2048];
 	if (!src)
@@ -59,8 +69,8 @@ static void library_agrees(void **state)
 	snprintf(cmd, sizeof cmd,
 	         "test -d '%s/tests/peers/node_modules/@tradetrust-tt/tradetrust' || "
 	         "{ echo 'tests/peers/node_modules missing: run npm ci --prefix tests/peers' >&2; "
-	         "exit 1; }; timeout 300 node '%s/adapters/tradetrust/oa_corpus.js' %d",
-	         src, src, CORPUS_SIZE);
+	         "exit 1; }; timeout 300 node '%s/adapters/tradetrust/%s' %d",
+	         src, src, c->script, CORPUS_SIZE);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	struct tally t = {0};
@@ -70,13 +80,14 @@ static void library_agrees(void **state)
 	while ((n = getline(&line, &cap, p)) > 0) {
 		if ((size_t)n > MAX_LINE)
 			fail_msg("corpus line %zu is longer than %zu bytes", t.total + 1, MAX_LINE);
-		check_line(line, (size_t)n, &t);
+		check_line(c, line, (size_t)n, &t);
 	}
 	free(line);
 	int status = pclose(p);
-	print_message("differential: %zu documents (library: %zu VALID, %zu INVALID, %zu ERROR), "
+	print_message("differential (%s): %zu documents (library: %zu VALID, %zu INVALID, %zu ERROR), "
 	              "%zu agree; library errors seen as malformed: %zu\n",
-	              t.total, t.valid, t.invalid, t.error, t.agree, t.error_as_malformed);
+	              c->script, t.total, t.valid, t.invalid, t.error, t.agree,
+	              t.error_as_malformed);
 	assert_int_equal(status, 0);
 	assert_int_equal(t.total, CORPUS_SIZE);
 	assert_true(t.valid > 50 && t.invalid > 50); /* the corpus really has both */
@@ -86,7 +97,8 @@ static void library_agrees(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(library_agrees),
+		cmocka_unit_test_prestate(library_agrees, (void *)&v2),
+		cmocka_unit_test_prestate(library_agrees, (void *)&v3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
