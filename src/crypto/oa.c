@@ -190,6 +190,27 @@ static int entry_cmp(const void *pa, const void *pb)
 	return a_left - b_left;
 }
 
+/* Add a list of obfuscated hashes (named name in messages) to the leaves; v2 and
+ * v3 differ only in where the list lives and whether it may be absent. */
+static int push_obfuscated(struct oa_flat *f, const struct tb_json *list, const char *name,
+                           struct tb_oa_result *res)
+{
+	for (size_t i = 0; i < list->u.array.len; i++) {
+		const struct tb_json *h = list->u.array.items[i];
+		struct oa_entry *e;
+		if (h->type != TB_JSON_STRING)
+			return tb_error_set(f->err, TB_EVERIFY, "oa: %s[%zu] is a %s, not a hash", name,
+			                    i, tb_json_type_name(h->type));
+		int rc = flat_push(f, &e);
+		if (rc)
+			return rc;
+		e->s = h->u.string.ptr;
+		e->len = h->u.string.len;
+	}
+	res->obfuscated = list->u.array.len;
+	return 0;
+}
+
 static int add_obfuscated(struct oa_flat *f, const struct tb_json *doc, struct tb_oa_result *res)
 {
 	const struct tb_json *priv = tb_json_get(doc, "privacy");
@@ -200,21 +221,7 @@ static int add_obfuscated(struct oa_flat *f, const struct tb_json *doc, struct t
 	if (list->type != TB_JSON_ARRAY)
 		return tb_error_set(f->err, TB_EINVAL, "oa: privacy.obfuscatedData is a %s, not an array",
 		                    tb_json_type_name(list->type));
-	for (size_t i = 0; i < list->u.array.len; i++) {
-		const struct tb_json *h = list->u.array.items[i];
-		struct oa_entry *e;
-		if (h->type != TB_JSON_STRING)
-			return tb_error_set(f->err, TB_EVERIFY,
-			                    "oa: privacy.obfuscatedData[%zu] is a %s, not a hash", i,
-			                    tb_json_type_name(h->type));
-		int rc = flat_push(f, &e);
-		if (rc)
-			return rc;
-		e->s = h->u.string.ptr;
-		e->len = h->u.string.len;
-	}
-	res->obfuscated = list->u.array.len;
-	return 0;
+	return push_obfuscated(f, list, "privacy.obfuscatedData", res);
 }
 
 static int hash_sorted(struct oa_flat *f, uint8_t out[32])
@@ -795,21 +802,7 @@ static int v3_obfuscated(struct oa_flat *f, const struct tb_json *proof, struct 
 	if (!list || list->type != TB_JSON_ARRAY)
 		return tb_error_set(f->err, TB_EINVAL, "oa: proof.privacy.obfuscated is %s, not a list",
 		                    list ? tb_json_type_name(list->type) : "missing");
-	for (size_t i = 0; i < list->u.array.len; i++) {
-		const struct tb_json *h = list->u.array.items[i];
-		struct oa_entry *e;
-		if (h->type != TB_JSON_STRING)
-			return tb_error_set(f->err, TB_EVERIFY,
-			                    "oa: proof.privacy.obfuscated[%zu] is a %s, not a hash", i,
-			                    tb_json_type_name(h->type));
-		int rc = flat_push(f, &e);
-		if (rc)
-			return rc;
-		e->s = h->u.string.ptr;
-		e->len = h->u.string.len;
-	}
-	res->obfuscated = list->u.array.len;
-	return 0;
+	return push_obfuscated(f, list, "proof.privacy.obfuscated", res);
 }
 
 /* digestCredential() after the salt count check; salts is the decoded list. */
