@@ -19,24 +19,15 @@
 #include "lib/json.h"
 #include "tt.h"
 #include "tt_test.h"
+#include "vectors.h"
 
 extern const struct tb_adapter_ops tradebridge_adapter;
 
 struct tb_json *tt_load(const char *rel)
 {
-	const char *dir = getenv("TB_VECTORS");
 	char path[1024];
-	struct tb_buf b;
-	struct tb_error err;
-	struct tb_json *j = NULL;
-	if (!dir)
-		fail_msg("TB_VECTORS is not set");
-	snprintf(path, sizeof path, "%s/openattestation/%s", dir, rel);
-	tb_buf_init(&b, 0);
-	if (tb_buf_read_file(&b, path, &err) || tb_json_parse((char *)b.data, b.len, NULL, &j, &err))
-		fail_msg("%s: %s", path, err.msg);
-	tb_buf_fini(&b);
-	return j;
+	snprintf(path, sizeof path, "openattestation/%s", rel);
+	return tb_vec_json(path);
 }
 
 enum tb_verdict tt_run(struct tb_json *doc, const char *opts, struct tb_proof *proof)

@@ -19,22 +19,13 @@
 #include "lib/buf.h"
 #include "lib/hex.h"
 #include "lib/json.h"
+#include "vectors.h"
 
 static struct tb_json *load(const char *rel)
 {
-	const char *dir = getenv("TB_VECTORS");
 	char path[1024];
-	struct tb_buf b;
-	struct tb_error err;
-	struct tb_json *j = NULL;
-	if (!dir)
-		fail_msg("TB_VECTORS is not set");
-	snprintf(path, sizeof path, "%s/openattestation/%s", dir, rel);
-	tb_buf_init(&b, 0);
-	if (tb_buf_read_file(&b, path, &err) || tb_json_parse((char *)b.data, b.len, NULL, &j, &err))
-		fail_msg("%s: %s", path, err.msg);
-	tb_buf_fini(&b);
-	return j;
+	snprintf(path, sizeof path, "openattestation/%s", rel);
+	return tb_vec_json(path);
 }
 
 static const char *str(const struct tb_json *o, const char *k)
