@@ -30,6 +30,7 @@
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "model/mapping.h"
+#include "builtmod.h"
 #include "modules.h"
 
 #define CONF 2 /* confirmations the ingesting network asks for */
@@ -223,20 +224,11 @@ static int setup(void **state)
 	struct tb_abi_value v = tb_abi_address(relayer);
 	tb_json_free(registry(&w->b, w->reg_b, tb_ganache_addresses[0], "addRelayer(address)", &v, 1));
 	tb_modules_init(&w->mods);
-	char so[4096];
-	const char *bd = getenv("TB_BUILDDIR");
-	snprintf(so, sizeof(so), "%s/adapters/cadena/.libs/cadena.so", bd ? bd : ".");
-	if (tb_modules_load(&w->mods, so, 0, &e) != 0) {
+	if ((w->ops = tb_test_load_built(&w->mods, "cadena", &e)) == NULL ||
+	    (w->eth = tb_test_load_built(&w->mods, "ethereum", &e)) == NULL) {
 		fprintf(stderr, "cadena_test: %s\n", e.msg);
 		return -1;
 	}
-	w->ops = tb_modules_find(&w->mods, "cadena")->ops;
-	snprintf(so, sizeof(so), "%s/adapters/ethereum/.libs/ethereum.so", bd ? bd : ".");
-	if (tb_modules_load(&w->mods, so, 0, &e) != 0) {
-		fprintf(stderr, "cadena_test: %s\n", e.msg);
-		return -1;
-	}
-	w->eth = tb_modules_find(&w->mods, "ethereum")->ops;
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 
 #include "adapter.h"
 #include "lib/buf.h"
+#include "builtmod.h"
 #include "modules.h"
 
 extern char **environ;
@@ -192,14 +193,10 @@ static int setup(void **state)
 	snprintf(w->url, sizeof(w->url), "http://127.0.0.1:%d/", n->port);
 	pthread_create(&n->th, NULL, node_main, n);
 	tb_modules_init(&w->mods);
-	char so[4096];
-	const char *bd = getenv("TB_BUILDDIR");
-	snprintf(so, sizeof(so), "%s/adapters/ethereum/.libs/ethereum.so", bd ? bd : ".");
-	if (tb_modules_load(&w->mods, so, 0, &e) != 0) {
-		fprintf(stderr, "%s\n", e.msg);
+	if ((w->ops = tb_test_load_built(&w->mods, "ethereum", &e)) == NULL) {
+		fprintf(stderr, "ethereum_test: %s\n", e.msg);
 		return -1;
 	}
-	w->ops = tb_modules_find(&w->mods, "ethereum")->ops;
 	return 0;
 }
 
