@@ -15,19 +15,8 @@ const { MerkleTree } = require(path.join(lib, "dist/cjs/shared/merkle"));
 const { hashToBuffer } = require(path.join(lib, "dist/cjs/shared/utils"));
 
 const count = parseInt(process.argv[2] || "400", 10);
-let seed = parseInt(process.argv[3] || "20261122", 10) >>> 0;
-function rnd() { // mulberry32: reproducible shapes for one seed (salts stay random)
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)];
-const int = (n) => Math.floor(rnd() * n);
-
-const STRINGS = ["", "a", "Café", "naïve ✓", "emoji 😀", "quote \" back \\ slash", "tab\tnl\n",
-  "\u0001ctl", "/slash/", "𝄞 music", "日本語", "0x1234", "1e21", "  spaces  ", "\u2028sep"];
+const { generator, STRINGS } = require("./corpus_random.js");
+const { rnd, pick, int } = generator(parseInt(process.argv[3] || "20261122", 10));
 function value(depth) {
   const r = rnd();
   if (depth > 2 || r < 0.55) {
