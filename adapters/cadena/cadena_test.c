@@ -32,6 +32,7 @@
 #include "model/mapping.h"
 #include "builtmod.h"
 #include "modules.h"
+#include "peers.h"
 
 #define CONF 2 /* confirmations the ingesting network asks for */
 
@@ -155,8 +156,9 @@ static char *compile_registry(void)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, req.data, req.len), (ssize_t)req.len);
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "'%s/tests/peers/node_modules/.bin/solcjs' --standard-json < %s",
-	         src ? src : ".", in);
+	char solc[4096];
+	tb_peers_path(".bin/solcjs", solc, sizeof solc);
+	snprintf(cmd, sizeof(cmd), "'%s' --standard-json < %s", solc, in);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	struct tb_buf out;

@@ -3,11 +3,12 @@
 // tampered, each printed as one NDJSON line {id, kind, lib, doc} where lib is the
 // library's own verifySignature() verdict (VALID, INVALID, or ERROR when it throws).
 // Invariant: the verdict is always the library's, never computed here.
-// Usage: node oa3_corpus.js COUNT [SEED]   (TB_SRCDIR locates tests/peers/node_modules)
+// Usage: node oa3_corpus.js COUNT [SEED]   (TB_PEERS, else TB_SRCDIR/tests/peers, holds node_modules)
 "use strict";
 const path = require("path");
 const root = process.env.TB_SRCDIR || path.join(__dirname, "..", "..");
-const lib = path.join(root, "tests/peers/node_modules/@tradetrust-tt/tradetrust");
+const peers = process.env.TB_PEERS || path.join(root, "tests/peers");
+const lib = path.join(peers, "node_modules/@tradetrust-tt/tradetrust");
 const oa = require(lib);
 const { salt, encodeSalt } = require(path.join(lib, "dist/cjs/3.0/salt"));
 const { digestCredential } = require(path.join(lib, "dist/cjs/3.0/digest"));

@@ -8,7 +8,8 @@
 "use strict";
 const path = require("path");
 const root = process.env.TB_SRCDIR || path.join(__dirname, "..", "..");
-const nm = (p) => path.join(root, "tests/peers/node_modules", p);
+const peers = process.env.TB_PEERS || path.join(root, "tests/peers");
+const nm = (p) => path.join(peers, "node_modules", p);
 const { ethers } = require(nm("ethers"));
 const oa = require(nm("@tradetrust-tt/tradetrust"));
 const { DocumentStore__factory } = require(

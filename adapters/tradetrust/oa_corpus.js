@@ -3,11 +3,12 @@
 // each printed as one NDJSON line {id, kind, lib, doc} where lib is the reference
 // library's own verdict (verifySignature: VALID, INVALID, or ERROR when it throws).
 // Invariant: the verdict is always the library's, never computed here.
-// Usage: node oa_corpus.js COUNT [SEED]   (TB_SRCDIR locates tests/peers/node_modules)
+// Usage: node oa_corpus.js COUNT [SEED]   (TB_PEERS, else TB_SRCDIR/tests/peers, holds node_modules)
 "use strict";
 const path = require("path");
 const root = process.env.TB_SRCDIR || path.join(__dirname, "..", "..");
-const oa = require(path.join(root, "tests/peers/node_modules/@tradetrust-tt/tradetrust"));
+const peers = process.env.TB_PEERS || path.join(root, "tests/peers");
+const oa = require(path.join(peers, "node_modules/@tradetrust-tt/tradetrust"));
 
 const count = parseInt(process.argv[2] || "400", 10);
 const { generator, STRINGS } = require("./corpus_random.js");

@@ -5,6 +5,7 @@
 const fs = require("fs");
 const path = require("path");
 const root = process.env.TB_SRCDIR || path.join(__dirname, "..", "..");
-const oa = require(path.join(root, "tests/peers/node_modules/@tradetrust-tt/tradetrust"));
+const peers = process.env.TB_PEERS || path.join(root, "tests/peers");
+const oa = require(path.join(peers, "node_modules/@tradetrust-tt/tradetrust"));
 const data = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 process.stdout.write(JSON.stringify(oa.wrapDocument(data)) + "\n");

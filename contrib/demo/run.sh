@@ -10,7 +10,7 @@ build=${TB_BUILDDIR:-${BUILD_DIR:-$here/build}}
 mode=demo
 [ "${1:-}" = --check ] && mode=check
 tb=$build/tradebridge
-nm=$here/tests/peers/node_modules
+nm=${TB_PEERS:-$here/tests/peers}/node_modules
 export TB_NODE_MODULES=$nm
 work=$(mktemp -d "${TMPDIR:-/tmp}/tb-demo.XXXXXX")
 declare -A pids=()

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ganache.h"
+#include "peers.h"
 
 const char *const tb_ganache_keys[3] = {
 	"ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -80,9 +81,8 @@ static void child_exec(const char *bin, int port, unsigned chain_id)
 int tb_ganache_start(struct tb_ganache *g, unsigned chain_id, struct tb_error *err)
 {
 	memset(g, 0, sizeof(*g));
-	const char *src = getenv("TB_SRCDIR");
 	char bin[4096];
-	snprintf(bin, sizeof(bin), "%s/tests/peers/node_modules/.bin/ganache", src ? src : ".");
+	tb_peers_path(".bin/ganache", bin, sizeof bin);
 	if (access(bin, X_OK) != 0)
 		return tb_error_set(err, TB_ENOTFOUND, "ganache: %s is missing; run `npm ci --prefix "
 		                    "tests/peers --no-audit --no-fund` (quickstart does)", bin);

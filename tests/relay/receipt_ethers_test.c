@@ -16,6 +16,7 @@
 #include "crypto/secp256k1.h"
 #include "lib/hex.h"
 #include "receipt.h"
+#include "peers.h"
 
 static const char key_hex[] = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 static const char key_addr[] = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23";
@@ -44,7 +45,7 @@ static void ethers_recovers_relay_address(void **state)
 	const char *src = getenv("TB_SRCDIR");
 	char mod[512], script[512], in[] = "/tmp/tb-ethers-in-XXXXXX", out[64];
 	assert_non_null(src);
-	snprintf(mod, sizeof mod, "%s/tests/peers/node_modules/ethers/package.json", src);
+	tb_peers_path("ethers/package.json", mod, sizeof mod);
 	if (access(mod, R_OK) != 0)
 		fail_msg("%s missing: run npm ci --prefix tests/peers --no-audit --no-fund", mod);
 	snprintf(script, sizeof script, "%s/tests/relay/ethers_verify.js", src);

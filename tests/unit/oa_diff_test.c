@@ -17,6 +17,7 @@
 
 #include "crypto/oa.h"
 #include "lib/json.h"
+#include "peers.h"
 
 #define CORPUS_SIZE 600
 #define MAX_LINE ((size_t)4 << 20)
@@ -63,14 +64,16 @@ static void library_agrees(void **state)
 {
 	const struct corpus *c = *state;
 	const char *src = getenv("TB_SRCDIR");
-	char cmd[2048];
+	char cmd[8192];
 	if (!src)
 		fail_msg("TB_SRCDIR is not set");
+	char lib[1024];
+	tb_peers_path("@tradetrust-tt/tradetrust", lib, sizeof lib);
 	snprintf(cmd, sizeof cmd,
-	         "test -d '%s/tests/peers/node_modules/@tradetrust-tt/tradetrust' || "
-	         "{ echo 'tests/peers/node_modules missing: run npm ci --prefix tests/peers' >&2; "
+	         "test -d '%s' || "
+	         "{ echo '%s missing: run npm ci --prefix tests/peers' >&2; "
 	         "exit 1; }; timeout 300 node '%s/adapters/tradetrust/%s' %d",
-	         src, src, c->script, CORPUS_SIZE);
+	         lib, lib, src, c->script, CORPUS_SIZE);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	struct tally t = {0};
