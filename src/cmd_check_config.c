@@ -215,6 +215,42 @@ static int str_json(struct tb_json *o, const char *k, const char *v)
 	return j ? tb_json_object_set(o, k, strlen(k), j) : TB_ENOMEM;
 }
 
+/* A drop or hash path as it will apply: {"path", "applies": with "[]" on every
+ * repeat it goes through, "types": the partner's types it names a field of}. */
+static struct tb_json *path_json(const struct tb_sharing *sh, const struct tb_partner *p,
+                                 const char *text, const struct tb_datapath *dp)
+{
+	struct tb_json *o = tb_json_new_object(), *types = tb_json_new_array();
+	char applies[1024] = "", one[1024];
+	int rc = o && types ? str_json(o, "path", text) : TB_ENOMEM;
+	for (size_t t = 0; rc == 0 && sh->dict && t < p->types.len; t++) {
+		if (tb_datapath_describe(dp, sh->dict, p->types.items[t], one, sizeof one) || !one[0])
+			continue;
+		snprintf(applies, sizeof applies, "%s", one);
+		rc = tb_json_array_push(types, tb_json_new_string(p->types.items[t],
+		                                                  strlen(p->types.items[t])));
+	}
+	rc = rc ? rc : str_json(o, "applies", applies[0] ? applies : text);
+	rc = rc ? rc : tb_json_object_set(o, "types", 5, types);
+	if (rc) {
+		tb_json_free(types);
+		tb_json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int paths_json(struct tb_json *o, const char *k, const struct tb_sharing *sh,
+                      const struct tb_partner *p, const struct tb_strlist *l,
+                      const struct tb_datapath *dp)
+{
+	struct tb_json *a = tb_json_new_array();
+	for (size_t i = 0; a && i < l->len; i++)
+		if (tb_json_array_push(a, path_json(sh, p, l->items[i], &dp[i])))
+			return TB_ENOMEM;
+	return a ? tb_json_object_set(o, k, strlen(k), a) : TB_ENOMEM;
+}
+
 /* One partner (a route's destination or a policy's network) as JSON. */
 static struct tb_json *partner_json(const struct tb_sharing *sh, const char *name)
 {
@@ -240,8 +276,8 @@ static struct tb_json *partner_json(const struct tb_sharing *sh, const char *nam
 		rc = str_json(o, "country", p->country);
 		rc = rc ? rc : strlist_json(o, "types", &p->types);
 		rc = rc ? rc : mra ? tb_json_object_set(o, "aeo_status_issuers", 18, mra) : TB_ENOMEM;
-		rc = rc ? rc : strlist_json(o, "drop", &p->drop);
-		rc = rc ? rc : strlist_json(o, "hash", &p->hash);
+		rc = rc ? rc : paths_json(o, "drop", sh, p, &p->drop, p->drop_paths);
+		rc = rc ? rc : paths_json(o, "hash", sh, p, &p->hash, p->hash_paths);
 	}
 	tb_json_free(routes);
 	if (rc) {
@@ -257,6 +293,20 @@ static void print_list(const char *label, const struct tb_json *a, const char *n
 	for (size_t i = 0; i < tb_json_len(a); i++)
 		printf("%s%s", i ? ", " : " ", tb_json_string(tb_json_at(a, i)));
 	printf("%s\n", tb_json_len(a) ? "" : none);
+}
+
+/* Each path as it applies: "[]" marks every repeat it reaches. */
+static void print_paths(const char *label, const struct tb_json *a)
+{
+	if (!tb_json_len(a))
+		printf("  %-9s nothing\n", label);
+	for (size_t i = 0; i < tb_json_len(a); i++) {
+		const struct tb_json *x = tb_json_at(a, i), *types = tb_json_get(x, "types");
+		printf("  %-9s %s in", i ? "" : label, tb_json_string(tb_json_get(x, "applies")));
+		for (size_t k = 0; k < tb_json_len(types); k++)
+			printf("%s%s", k ? ", " : " ", tb_json_string(tb_json_at(types, k)));
+		printf(" records\n");
+	}
 }
 
 static void print_partner(const char *name, const struct tb_json *p)
@@ -287,8 +337,8 @@ static void print_partner(const char *name, const struct tb_json *p)
 			print_list("aeo.status only from issuers with an MRA:",
 			           tb_json_get(p, "aeo_status_issuers"),
 			           " none: no aeo.status (unless a record lists the partner in data.mraPartners)");
-	print_list("drops", tb_json_get(p, "drop"), " nothing");
-	print_list("hashes", tb_json_get(p, "hash"), " nothing");
+	print_paths("drops", tb_json_get(p, "drop"));
+	print_paths("hashes", tb_json_get(p, "hash"));
 }
 
 static int is_network(const struct top *t, const char *name)

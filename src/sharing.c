@@ -67,9 +67,11 @@ static const struct tb_option partner_options[] = {
 	{TB_OPT_STRING, "country", NULL, 0, P(country),
 	 "ISO 3166 code of the partner administration (for MRAs)", 0, 0},
 	{TB_OPT_STRLIST, "types", "[]", 0, P(types), "record types it may receive", 0, 0},
-	{TB_OPT_STRLIST, "drop", "[]", 0, P(drop), "data fields removed (dotted paths)", 0, 0},
+	{TB_OPT_STRLIST, "drop", "[]", 0, P(drop),
+	 "data fields removed (A.B.C from the root class; [] every repeat, [N] one; no index "
+	 "through a repeat means every repeat)", 0, 0},
 	{TB_OPT_STRLIST, "hash", "[]", 0, P(hash),
-	 "data fields replaced by sha256(salt, 0, value)", 0, 0},
+	 "data fields replaced by sha256(salt, 0, value) (paths as for drop)", 0, 0},
 	TB_OPT_END,
 };
 #undef P
@@ -105,6 +107,33 @@ static int load_routes(struct tb_sharing *s, const struct tb_json *routes, struc
 	return 0;
 }
 
+/* Parse one partner's drop or hash list; errors name the member and the item. */
+static int parse_paths(const struct tb_sharing *s, const char *scope, const char *what,
+                       const struct tb_strlist *l, struct tb_datapath **out, unsigned line,
+                       struct tb_error *err)
+{
+	*out = l->len ? calloc(l->len, sizeof **out) : NULL;
+	if (l->len && !*out)
+		return tb_error_set(err, TB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->len; i++) {
+		int rc = tb_datapath_parse(l->items[i], &(*out)[i], err);
+		if (rc == TB_EINVAL)
+			err->code = rc = TB_ECONFIG;
+		if (rc) {
+			tb_error_prefix(err, "%s:%u: %s.%s[%zu]", s->file, line, scope, what, i);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void free_paths(struct tb_datapath *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++)
+		tb_datapath_fini(&p[i]);
+	free(p);
+}
+
 static int load_partners(struct tb_sharing *s, const struct tb_json *pol, struct tb_error *err)
 {
 	if (!pol || pol->type == TB_JSON_NULL)
@@ -129,6 +158,11 @@ static int load_partners(struct tb_sharing *s, const struct tb_json *pol, struct
 		p->network = strdup(m->key);
 		if (!p->network)
 			return tb_error_set(err, TB_ENOMEM, "out of memory");
+		rc = parse_paths(s, scope, "drop", &p->drop, &p->drop_paths, m->value->line, err);
+		rc = rc ? rc : parse_paths(s, scope, "hash", &p->hash, &p->hash_paths, m->value->line,
+		                           err);
+		if (rc)
+			return rc;
 		if (p->hash.len && !s->relay.hash_salt)
 			return tb_error_set(err, TB_ECONFIG, "%s:%u: %s.hash: hashed fields need a salt: "
 			                    "set $TRADEBRIDGE_RELAY_HASH_SALT", s->file, m->value->line,
@@ -178,6 +212,57 @@ static int check_routes(struct tb_sharing *s, struct tb_error *err)
 	return 0;
 }
 
+/* A path must name an element of at least one record type the partner takes:
+ * otherwise it would drop or hash nothing while the configuration says it does. */
+static int check_path(const struct tb_sharing *s, const struct tb_partner *p, const char *what,
+                      size_t k, const struct tb_datapath *dp, struct tb_error *err)
+{
+	char why[512] = "", one[256];
+	size_t schemas = 0;
+	for (size_t t = 0; t < p->types.len; t++) {
+		int ok = tb_datapath_check(dp, s->dict, p->types.items[t], one, sizeof one);
+		if (ok == 1)
+			return 0;
+		schemas += ok == 0;
+		if (ok == 0)
+			snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", why[0] ? "; " : "",
+			         one);
+	}
+	const char *path = (what[0] == 'd' ? p->drop : p->hash).items[k];
+	if (!p->types.len)
+		snprintf(why, sizeof why, "the partner takes no record type (policies.%s.types)",
+		         p->network);
+	else if (!schemas)
+		snprintf(why, sizeof why, "none of its types has a schema in the dictionary's types/ "
+		         "(records wrapped without a mapping have none), so it cannot be checked");
+	return tb_error_set(err, TB_ECONFIG, "%s: policies.%s.%s[%zu]: \"%s\" matches nothing in "
+	                    "the record types this partner receives: %s", s->file, p->network, what,
+	                    k, path, why);
+}
+
+static int check_partner_paths(const struct tb_sharing *s, const struct tb_partner *p,
+                               struct tb_error *err)
+{
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < p->drop.len; k++)
+		rc = check_path(s, p, "drop", k, &p->drop_paths[k], err);
+	for (size_t k = 0; rc == 0 && k < p->hash.len; k++)
+		rc = check_path(s, p, "hash", k, &p->hash_paths[k], err);
+	return rc;
+}
+
+/* allow_missing names dictionary elements: a misspelt one would tolerate nothing. */
+static int check_allow_missing(const struct tb_sharing *s, size_t i, struct tb_error *err)
+{
+	const struct tb_strlist *l = &s->routes[i].allow_missing;
+	for (size_t k = 0; k < l->len; k++)
+		if (!tb_dict_element(s->dict, l->items[k], NULL))
+			return tb_error_set(err, TB_ECONFIG, "%s: routes[%zu].allow_missing[%zu]: \"%s\" is "
+			                    "not an element of the dictionary (A.B.C from a record type's "
+			                    "root, e.g. AEOCertificate.Holder)", s->file, i, k, l->items[k]);
+	return 0;
+}
+
 static int load_maps(struct tb_sharing *s, struct tb_error *err)
 {
 	for (size_t i = 0; i < s->n_routes; i++) {
@@ -192,13 +277,20 @@ static int load_maps(struct tb_sharing *s, struct tb_error *err)
 			return rc;
 		}
 	}
-	int mapped = 0;
+	int needed = 0; /* to validate translations, or to check policy paths */
 	for (size_t i = 0; i < s->n_routes; i++)
-		mapped |= s->routes[i].map != NULL;
-	if (!mapped) /* records wrapped as they are: nothing to validate against */
+		needed |= s->routes[i].map != NULL;
+	for (size_t i = 0; i < s->n_partners; i++)
+		needed |= s->partners[i].drop.len || s->partners[i].hash.len;
+	if (!needed) /* records wrapped as they are, no field policy: nothing to check */
 		return 0;
 	const char *dir = s->relay.wco_dir ? s->relay.wco_dir : tb_dict_default_dir();
-	return tb_dict_load(dir, &s->dict, err);
+	int rc = tb_dict_load(dir, &s->dict, err);
+	for (size_t i = 0; rc == 0 && i < s->n_partners; i++)
+		rc = check_partner_paths(s, &s->partners[i], err);
+	for (size_t i = 0; rc == 0 && i < s->n_routes; i++)
+		rc = check_allow_missing(s, i, err);
+	return rc;
 }
 
 int tb_sharing_load(struct tb_sharing *s, const struct tb_json *doc, const char *file,
@@ -230,6 +322,8 @@ void tb_sharing_fini(struct tb_sharing *s)
 	}
 	for (size_t i = 0; i < s->n_partners; i++) {
 		free(s->partners[i].network);
+		free_paths(s->partners[i].drop_paths, s->partners[i].drop.len);
+		free_paths(s->partners[i].hash_paths, s->partners[i].hash.len);
 		tb_options_fini(partner_options, &s->partners[i]);
 	}
 	tb_json_free(s->mras);
@@ -406,29 +500,6 @@ int tb_sharing_translate(void *ctx, const char *network, const struct tb_native 
 
 /* --- policy ---------------------------------------------------------------------- */
 
-/* The object holding the last segment of a dotted path under data, and that name. */
-static struct tb_json *parent_of(struct tb_json *data, const char *path, char *last, size_t cap)
-{
-	char seg[128];
-	struct tb_json *o = data;
-	const char *p = path;
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n == 0 || n >= sizeof seg || n >= cap || !o || o->type != TB_JSON_OBJECT)
-			return NULL;
-		if (!dot) {
-			memcpy(last, p, n);
-			last[n] = 0;
-			return o;
-		}
-		memcpy(seg, p, n);
-		seg[n] = 0;
-		o = tb_json_get(o, seg);
-		p = dot + 1;
-	}
-}
-
 static struct tb_json *salted(const char *salt, const char *v, size_t n)
 {
 	struct tb_buf b;
@@ -446,31 +517,40 @@ static struct tb_json *salted(const char *salt, const char *v, size_t n)
 	return tb_json_new_string(out, strlen(out));
 }
 
+static int drop_value(void *ctx, const struct tb_json *v, struct tb_json **repl,
+                      struct tb_error *err)
+{
+	(void)ctx, (void)v, (void)err;
+	*repl = NULL;
+	return 0;
+}
+
+/* A string is hashed as its text; anything else as its RFC 8785 form. */
+static int hash_value(void *ctx, const struct tb_json *v, struct tb_json **repl,
+                      struct tb_error *err)
+{
+	const struct tb_sharing *s = ctx;
+	struct tb_buf text;
+	tb_buf_init(&text, 0);
+	int rc = v->type == TB_JSON_STRING ? tb_buf_append(&text, v->u.string.ptr, v->u.string.len)
+	                                   : tb_json_write_canonical(v, &text, err);
+	*repl = rc ? NULL : salted(s->relay.hash_salt, (const char *)text.data, text.len);
+	if (text.data)
+		explicit_bzero(text.data, text.len);
+	tb_buf_fini(&text);
+	return *repl ? 0 : tb_error_set(err, TB_ENOMEM, "policy: out of memory");
+}
+
 static int filter(const struct tb_sharing *s, const struct tb_partner *p, struct tb_json *data,
                   struct tb_error *err)
 {
-	char last[128];
-	for (size_t i = 0; i < p->drop.len; i++) {
-		struct tb_json *o = parent_of(data, p->drop.items[i], last, sizeof last);
-		if (o)
-			tb_json_object_remove(o, last);
-	}
-	for (size_t i = 0; i < p->hash.len; i++) {
-		struct tb_json *o = parent_of(data, p->hash.items[i], last, sizeof last);
-		const struct tb_json *v = o ? tb_json_get(o, last) : NULL;
-		if (!v)
-			continue;
-		struct tb_buf text;
-		tb_buf_init(&text, 0);
-		int rc = v->type == TB_JSON_STRING ? tb_buf_append(&text, v->u.string.ptr, v->u.string.len)
-		                                   : tb_json_write_canonical(v, &text, err);
-		struct tb_json *h = rc ? NULL : salted(s->relay.hash_salt, (const char *)text.data,
-		                                       text.len);
-		tb_buf_fini(&text);
-		if (!h || tb_json_object_set(o, last, strlen(last), h))
-			return tb_error_set(err, TB_ENOMEM, "policy: out of memory");
-	}
-	return 0;
+	int rc = 0; /* hashes first: a hashed parent must not hold a dropped child's hole */
+	for (size_t i = 0; rc == 0 && i < p->hash.len; i++)
+		rc = tb_datapath_apply(&p->hash_paths[i], data, hash_value, (void *)s, NULL, err);
+	for (size_t i = 0; rc == 0 && i < p->drop.len; i++)
+		rc = tb_datapath_apply(&p->drop_paths[i], data, drop_value, NULL, NULL, err);
+	tb_datapath_sweep(data); /* only now: every path's [N] meant the record as it came */
+	return rc;
 }
 
 /* aeo.status: only to an administration with an MRA with the issuer: configured,

@@ -14,6 +14,7 @@
 #include "lib/json.h"
 #include "lib/options.h"
 #include "adapter.h"
+#include "model/datapath.h"
 #include "store/store.h"
 
 #define TB_SHARING_MAX_ROUTES 64
@@ -39,6 +40,7 @@ struct tb_route_conf {
 struct tb_partner {
 	char *network, *country;
 	struct tb_strlist types, drop, hash;
+	struct tb_datapath *drop_paths, *hash_paths; /* drop and hash, parsed (owned) */
 };
 
 struct tb_sharing {

@@ -346,6 +346,20 @@ int tb_dict_has_type(const struct tb_dict *d, const char *type)
 	return find_type(d, type) != NULL;
 }
 
+const char *tb_dict_type_root(const struct tb_dict *d, const char *type)
+{
+	const struct rtype *t = find_type(d, type);
+	return t ? t->root : NULL;
+}
+
+int tb_dict_element(const struct tb_dict *d, const char *path, long *max)
+{
+	const struct elem *e = find_elem(d, path);
+	if (e && max)
+		*max = e->max;
+	return e != NULL;
+}
+
 int tb_dict_code_known(const struct tb_dict *d, const char *list, const char *code)
 {
 	for (size_t i = 0; i < d->nlists; i++)

@@ -50,6 +50,12 @@ const char *tb_dict_default_dir(void);
 
 /* Nonzero when type names a record type with a schema in the dictionary. */
 int tb_dict_has_type(const struct tb_dict *d, const char *type);
+/* The root class of a record type with a schema (e.g. "Declaration"), or NULL
+ * (borrowed from the dictionary). */
+const char *tb_dict_type_root(const struct tb_dict *d, const char *type);
+/* Nonzero when path (dotted, no indices) is a dictionary element; *max gets its
+ * maximum occurrences (1: single, -1: unbounded). */
+int tb_dict_element(const struct tb_dict *d, const char *path, long *max);
 /* Nonzero when code is in the named code list (0 also when the list is unknown). */
 int tb_dict_code_known(const struct tb_dict *d, const char *list, const char *code);
 

@@ -389,8 +389,10 @@ static const char sharing_text[] =
 	"              \"kr\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"}},\n"
 	" \"routes\": [{\"from\": \"pe\", \"to\": \"cl\", \"types\": [\"echo\"]},\n"
 	"            {\"from\": \"pe\", \"to\": \"kr\"}],\n"
-	" \"policies\": {\"cl\": {\"country\": \"CL\", \"types\": [\"aeo.status\", \"echo\"],\n"
-	"                     \"drop\": [\"holder.address\"], \"hash\": [\"holder.id\"]}},\n"
+	" \"policies\": {\"cl\": {\"country\": \"CL\", \"types\": [\"aeo.status\", \"echo\",\n"
+	"                     \"declaration\"], \"drop\": [\"AEOCertificate.Holder.Address\",\n"
+	"                     \"Declaration.GoodsShipment.GovernmentAgencyGoodsItem.Commodity\"],\n"
+	"                     \"hash\": [\"AEOCertificate.Holder.ID\"]}},\n"
 	" \"mras\": {\"PE\": [\"CL\"], \"MX\": [\"CO\"]}}\n";
 
 static void check_config_partners(void **state)
@@ -409,8 +411,12 @@ static void check_config_partners(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(out(&r), "partner cl (CL):"));
 	assert_non_null(strstr(out(&r), "aeo.status only from issuers with an MRA: PE\n"));
-	assert_non_null(strstr(out(&r), "drops     holder.address"));
-	assert_non_null(strstr(out(&r), "hashes    holder.id"));
+	/* what is really dropped: a path through a repeat applies to every repeat */
+	assert_non_null(strstr(out(&r), "drops     AEOCertificate.Holder.Address in aeo.status "
+	                                 "records\n"));
+	assert_non_null(strstr(out(&r), "          Declaration.GoodsShipment.GovernmentAgencyGoodsItem[]"
+	                                 ".Commodity in declaration records\n"));
+	assert_non_null(strstr(out(&r), "hashes    AEOCertificate.Holder.ID in aeo.status records"));
 	assert_non_null(strstr(out(&r), "partner kr:"));
 	assert_non_null(strstr(out(&r), "receives  nothing (no policy: default deny)"));
 	assert_non_null(strstr(out(&r), "network pe receives nothing"));
@@ -425,7 +431,12 @@ static void check_config_partners(void **state)
 	assert_string_equal(tb_json_string(tb_json_at(tb_json_get(cl, "aeo_status_issuers"), 0)),
 	                    "PE");
 	assert_int_equal(tb_json_len(tb_json_get(cl, "aeo_status_issuers")), 1);
-	assert_string_equal(tb_json_string(tb_json_at(tb_json_get(cl, "drop"), 0)), "holder.address");
+	const struct tb_json *d1 = tb_json_at(tb_json_get(cl, "drop"), 1);
+	assert_string_equal(tb_json_string(tb_json_get(d1, "path")),
+	                    "Declaration.GoodsShipment.GovernmentAgencyGoodsItem.Commodity");
+	assert_string_equal(tb_json_string(tb_json_get(d1, "applies")),
+	                    "Declaration.GoodsShipment.GovernmentAgencyGoodsItem[].Commodity");
+	assert_string_equal(tb_json_string(tb_json_at(tb_json_get(d1, "types"), 0)), "declaration");
 	const struct tb_json *kr = tb_json_get(tb_json_get(j, "partners"), "kr");
 	assert_false(tb_json_get(kr, "policy")->u.boolean);
 	assert_null(tb_json_get(tb_json_get(j, "partners"), "pe"));
