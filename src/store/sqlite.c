@@ -607,9 +607,11 @@ static int sq_outbox_unreceipted(void *state, struct tb_outbox_row *rows, size_t
 #define UNRECEIPTED " FROM outbox o WHERE o.state='delivered' AND NOT EXISTS" \
 	" (SELECT 1 FROM receipts r WHERE r.outbox=o.id)"
 	int rc = count(s, "SELECT COUNT(*)" UNRECEIPTED, total, err);
-	rc = rc ? rc : prep(s, "SELECT " ROW_COLS UNRECEIPTED " ORDER BY o.id LIMIT ?", &st, err);
-#undef UNRECEIPTED
 	if (rc || *total == 0)
+		return rc;
+	rc = prep(s, "SELECT " ROW_COLS UNRECEIPTED " ORDER BY o.id LIMIT ?", &st, err);
+#undef UNRECEIPTED
+	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
 	return select_rows(s, st, rows, max, n, err);
