@@ -11,10 +11,14 @@
 #include <string.h>
 
 #include "api.h"
+#include "crypto/hash.h"
+#include "lib/hex.h"
+#include "lib/num.h"
 #include "store/store.h"
 
 #define API_BODY_MAX ((size_t)4 << 20)
 #define API_DEAD_MAX 256
+#define API_PATH_MAX 512 /* a longer request path is refused with 414 */
 
 struct tb_api {
 	nng_http_server *srv;
@@ -68,14 +72,31 @@ static int dead_letters(struct tb_api *a, struct tb_buf *b, struct tb_error *err
 	return rc ? rc : tb_buf_puts(b, "]\n");
 }
 
+/* A record's id is the SHA-256 of its stored body: one that no longer matches was
+ * altered in the store and is not served as if it were what the relay saw. */
+static int record_intact(const struct tb_store_record *r, struct tb_error *err)
+{
+	uint8_t h[32];
+	char id[80] = "sha256:";
+	tb_sha256((const uint8_t *)r->body, strlen(r->body), h);
+	tb_hex_encode(h, 32, id + 7);
+	if (strcmp(id, r->record_id) == 0)
+		return 0;
+	return tb_error_set(err, TB_EVERIFY, "record %s: the stored body no longer hashes to its id "
+	                    "(it hashes to %s): the store was altered; not served", r->record_id, id);
+}
+
 /* A stored record with its verdict, reason and body (the canonical JSON). */
-static int record_json(struct tb_api *a, const char *id, struct tb_buf *b)
+static int record_json(struct tb_api *a, const char *id, struct tb_buf *b, struct tb_error *err)
 {
 	struct tb_store_record r;
-	struct tb_error err;
-	int rc = a->store.ops->record_by_id(a->store.state, id, &r, &err);
+	int rc = a->store.ops->record_by_id(a->store.state, id, &r, err);
 	if (rc)
 		return rc == TB_ENOTFOUND ? 404 : 500;
+	if (record_intact(&r, err) != 0) {
+		tb_store_record_fini(&r);
+		return 500;
+	}
 	rc = tb_buf_puts(b, "{\"id\":");
 	rc = rc ? rc : tb_json_write_string(b, r.record_id, strlen(r.record_id));
 	rc = rc ? rc : tb_buf_puts(b, ",\"key\":");
@@ -93,40 +114,62 @@ static int record_json(struct tb_api *a, const char *id, struct tb_buf *b)
 	return rc ? 500 : 0;
 }
 
-/* Fill body for an authorised GET of path; returns the HTTP status. */
-static int route(struct tb_api *a, const char *path, struct tb_buf *b, const char **type)
+struct one_seq {
+	struct tb_buf *b;
+	uint64_t seq;
+	int found;
+};
+
+static int add_if_seq(void *ctx, const struct tb_receipt *r, const char *json)
 {
-	struct tb_error err;
+	struct one_seq *o = ctx;
+	if (r->seq != o->seq)
+		return 0; /* the range starts at seq: anything else means seq is not stored */
+	o->found = 1;
+	return tb_buf_puts(o->b, json);
+}
+
+/* GET /receipts/seq/N: 400 unless N is a seq (1..2^53-1), 404 unless it is stored. */
+static int receipt_by_seq(struct tb_api *a, const char *n, struct tb_buf *b, struct tb_error *err)
+{
+	struct one_seq o = {b, 0, 0};
+	if (tb_num_u64(n, 1, TB_RECEIPT_SEQ_MAX, "receipt seq", &o.seq, err) != 0)
+		return 400;
+	if (tb_buf_putc(b, '[') ||
+	    a->store.ops->receipt_range(a->store.state, o.seq, 1, add_if_seq, &o, err) ||
+	    tb_buf_puts(b, "]\n"))
+		return 500;
+	return o.found ? 0 : 404;
+}
+
+/* Fill body for an authorised GET of path; returns the HTTP status (err says why
+ * for a 400 or a 500). */
+static int route(struct tb_api *a, const char *path, struct tb_buf *b, const char **type,
+                 struct tb_error *err)
+{
 	int rc;
 	*type = "application/json";
 	if (strcmp(path, "/metrics") == 0) {
 		*type = "text/plain; version=0.0.4";
 		if (!a->cfg.metrics)
 			return 200;
-		return a->cfg.metrics(a->cfg.ctx, b, &err) ? 500 : 200;
+		return a->cfg.metrics(a->cfg.ctx, b, err) ? 500 : 200;
 	}
 	pthread_mutex_lock(&a->mu);
 	if (strncmp(path, "/receipts/seq/", 14) == 0) {
-		char *end;
-		unsigned long long seq = strtoull(path + 14, &end, 10);
-		rc = (*end || seq == 0) ? 400 : 0;
-		if (rc == 0 && (tb_buf_putc(b, '[') || a->store.ops->receipt_range(
-		                    a->store.state, seq, 1, add_receipt, b, &err) || tb_buf_puts(b, "]\n")))
-			rc = 500;
-		if (rc == 0 && b->len <= 3)
-			rc = 404;
+		rc = receipt_by_seq(a, path + 14, b, err);
 	} else if (strncmp(path, "/receipts/record/", 17) == 0) {
 		rc = 0;
 		if (tb_buf_putc(b, '[') || a->store.ops->receipt_by_record(a->store.state, path + 17,
-		                                                          add_receipt, b, &err) ||
+		                                                          add_receipt, b, err) ||
 		    tb_buf_puts(b, "]\n"))
 			rc = 500;
 		if (rc == 0 && b->len <= 3)
 			rc = 404;
 	} else if (strncmp(path, "/records/", 9) == 0) {
-		rc = record_json(a, path + 9, b);
+		rc = record_json(a, path + 9, b, err);
 	} else if (strcmp(path, "/dead-letters") == 0) {
-		rc = dead_letters(a, b, &err) ? 500 : 0;
+		rc = dead_letters(a, b, err) ? 500 : 0;
 	} else {
 		rc = 404;
 	}
@@ -157,8 +200,14 @@ static void handle(nng_aio *aio)
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	nng_http_handler *h = nng_aio_get_input(aio, 1);
 	struct tb_api *a = nng_http_handler_get_data(h);
-	char path[512];
-	snprintf(path, sizeof path, "%s", nng_http_req_get_uri(req));
+	char path[API_PATH_MAX];
+	const char *uri = nng_http_req_get_uri(req);
+	if (strlen(uri) >= sizeof path) {
+		static const char msg[] = "{\"error\":\"request path longer than 511 bytes\"}\n";
+		reply(aio, 414, "application/json", msg, sizeof msg - 1);
+		return;
+	}
+	snprintf(path, sizeof path, "%s", uri);
 	path[strcspn(path, "?")] = 0;
 	if (strcmp(path, "/healthz") == 0) {
 		reply(aio, 200, "text/plain", "ok\n", 3);
@@ -176,13 +225,17 @@ static void handle(nng_aio *aio)
 		return;
 	}
 	struct tb_buf b;
+	struct tb_error err = {0};
 	const char *type;
 	tb_buf_init(&b, API_BODY_MAX);
-	int status = route(a, path, &b, &type);
+	int status = route(a, path, &b, &type, &err);
 	if (status != 200) {
+		const char *why = status == 404 ? "not found" : err.msg[0] ? err.msg
+		                  : status == 400 ? "bad request" : "internal error";
 		tb_buf_reset(&b);
-		tb_buf_printf(&b, "{\"error\":\"%s\"}\n", status == 404 ? "not found"
-		              : status == 400 ? "bad request" : "internal error");
+		tb_buf_puts(&b, "{\"error\":");
+		tb_json_write_string(&b, why, strlen(why));
+		tb_buf_puts(&b, "}\n");
 		type = "application/json";
 	}
 	reply(aio, status, type, b.data, b.len);

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "bus.h"
+#include "lib/num.h"
+#include "lib/printable.h"
 #include "store/store.h"
 
 struct tb_bus {
@@ -121,16 +123,28 @@ static int add_line(void *ctx, const struct tb_receipt *r, const char *json)
 	return tb_buf_puts(rp->out, json) || tb_buf_putc(rp->out, '\n') ? 1 : 0;
 }
 
+/* "replay FROM MAX", exactly: single spaces, both numbers strict decimals >= 1. */
+static int parse_request(const char *req, size_t len, uint64_t *from, uint64_t *max,
+                         struct tb_error *err)
+{
+	const char *sp = len > 7 ? memchr(req + 7, ' ', len - 7) : NULL;
+	if (len < 7 || memcmp(req, "replay ", 7) != 0 || !sp)
+		return tb_error_set(err, TB_EINVAL, "expected \"replay FROM MAX\"");
+	int rc = tb_num_u64n(req + 7, (size_t)(sp - req) - 7, 1, TB_RECEIPT_SEQ_MAX, "FROM", from,
+	                     err);
+	return rc ? rc : tb_num_u64n(sp + 1, len - (size_t)(sp + 1 - req), 1, UINT64_MAX, "MAX",
+	                             max, err);
+}
+
 /* "replay FROM MAX" -> "ok\n" + one receipt JSON per line. */
 static void answer(struct tb_bus *b, const char *req, size_t len, struct tb_buf *out)
 {
-	char text[64];
-	unsigned long long from = 0, max = 0;
-	char tail;
+	uint64_t from = 0, max = 0;
 	struct tb_error err;
-	if (len >= sizeof text || (memcpy(text, req, len), text[len] = 0,
-	    sscanf(text, "replay %llu %llu%c", &from, &max, &tail) != 2) || from == 0 || max == 0) {
-		tb_buf_puts(out, "error: expected \"replay FROM MAX\" with FROM >= 1 and MAX >= 1\n");
+	if (parse_request(req, len, &from, &max, &err) != 0) {
+		tb_buf_puts(out, "error: ");
+		tb_printable_append(out, err.msg, strlen(err.msg));
+		tb_buf_puts(out, "\n");
 		return;
 	}
 	if (max > TB_BUS_REPLAY_MAX)

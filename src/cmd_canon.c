@@ -67,7 +67,7 @@ static int canon_file(const char *file, int json)
 			status = print_result(&canon, json);
 	}
 	if (status == TB_EXIT_USAGE && err.msg[0])
-		fprintf(stderr, "tradebridge canon: %s\n", err.msg);
+		tb_cli_error("canon", err.msg);
 	tb_json_free(doc);
 	tb_buf_fini(&in);
 	tb_buf_fini(&canon);

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "commands.h"
+#include "lib/num.h"
+#include "lib/printable.h"
 #include "lib/json.h"
 #include "store/store.h"
 
@@ -64,7 +66,7 @@ static int print_json(struct tb_outbox_row *rows, size_t n)
 	tb_buf_init(&b, 0);
 	int rc = arr ? tb_json_write_pretty(arr, &b, &err) : TB_ENOMEM;
 	if (rc == 0)
-		printf("%s\n", (const char *)b.data);
+		tb_printable_json_out((const char *)b.data, stdout), fputc('\n', stdout);
 	else
 		fprintf(stderr, "tradebridge dead-letters: cannot write JSON\n");
 	tb_buf_fini(&b);
@@ -81,16 +83,20 @@ static int list(struct tb_store *st, int json)
 		return TB_EXIT_UNKNOWN;
 	int status = TB_EXIT_OK;
 	if (st->ops->dead_list(st->state, rows, LIST_MAX, &n, &err) != 0) {
-		fprintf(stderr, "tradebridge dead-letters: %s\n", err.msg);
+		tb_cli_error("dead-letters", err.msg);
 		status = TB_EXIT_UNKNOWN;
 	} else if (json) {
 		status = print_json(rows, n);
 	} else {
 		if (n == 0)
 			printf("no dead letters\n");
-		for (size_t i = 0; i < n; i++)
-			printf("%" PRId64 "\t-> %s\t%d attempts\t%s\n", rows[i].id, rows[i].destination,
-			       rows[i].attempts, rows[i].reason);
+		for (size_t i = 0; i < n; i++) {
+			printf("%" PRId64 "\t-> ", rows[i].id);
+			tb_printable_fputs(rows[i].destination, stdout);
+			printf("\t%d attempts\t", rows[i].attempts);
+			tb_printable_fputs(rows[i].reason, stdout);
+			fputc('\n', stdout);
+		}
 		if (n == LIST_MAX)
 			printf("(the first %d; re-drive or resolve these to see more)\n", LIST_MAX);
 	}
@@ -106,7 +112,7 @@ static int redrive(struct tb_store *st, int64_t id)
 	int count = 0;
 	int rc = st->ops->dead_redrive(st->state, id, now_ms(), &count, &err);
 	if (rc != 0 && rc != TB_ENOTFOUND) {
-		fprintf(stderr, "tradebridge dead-letters: %s\n", err.msg);
+		tb_cli_error("dead-letters", err.msg);
 		return TB_EXIT_UNKNOWN;
 	}
 	if (id != 0 && (rc == TB_ENOTFOUND || count == 0)) {
@@ -127,7 +133,8 @@ int tb_cmd_dead_letters(int argc, char **argv)
 	const char *store = NULL;
 	int64_t id = 0;
 	int all = 0, json = 0, c;
-	char *end;
+	uint64_t uid;
+	struct tb_error err;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
@@ -136,9 +143,9 @@ int tb_cmd_dead_letters(int argc, char **argv)
 		case 'a': all = 1; break;
 		case 'j': json = 1; break;
 		case 'i':
-			id = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || id <= 0)
-				return tb_cli_usage("dead-letters", "--id takes a positive row id");
+			if (tb_num_u64(optarg, 1, INT64_MAX, "--id", &uid, &err) != 0)
+				return tb_cli_usage("dead-letters", err.msg);
+			id = (int64_t)uid;
 			break;
 		case 'h': fputs(usage, stdout); return TB_EXIT_OK;
 		default: return tb_cli_bad_option("dead-letters", argv);
@@ -157,9 +164,8 @@ int tb_cmd_dead_letters(int argc, char **argv)
 	if (is_redrive && (all == (id != 0)))
 		return tb_cli_usage("dead-letters", "redrive takes exactly one of --id N and --all");
 	struct tb_store st;
-	struct tb_error err;
 	if (tb_store_open(&st, store, is_list, &err) != 0) {
-		fprintf(stderr, "tradebridge dead-letters: %s\n", err.msg);
+		tb_cli_error("dead-letters", err.msg);
 		return TB_EXIT_UNKNOWN;
 	}
 	int status = is_list ? list(&st, json) : redrive(&st, id);

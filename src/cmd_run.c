@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "commands.h"
 #include "keyfile.h"
+#include "lib/num.h"
 #include "modules.h"
 #include "relay.h"
 #include "sharing.h"
@@ -208,7 +209,7 @@ static void publish(void *ctx, const struct tb_receipt *r, const char *json)
 	struct tb_error err;
 	(void)r;
 	if (tb_bus_publish(ctx, json, &err))
-		fprintf(stderr, "tradebridge run: %s (subscribers fill the gap by replay)\n", err.msg);
+		tb_error_prefix(&err, "receipt not published"), tb_cli_error("run", err.msg);
 }
 
 static int metrics(void *ctx, struct tb_buf *out, struct tb_error *err)
@@ -258,14 +259,14 @@ static void reload(struct session *s, const struct run_opts *o, const uint8_t ke
 	sv->api = NULL;
 	session_close(s);
 	if (session_open(s, o, key, &err) != 0) {
-		fprintf(stderr, "tradebridge run: SIGHUP: %s; stopping (the store is intact)\n", err.msg);
+		tb_error_prefix(&err, "SIGHUP: stopping (the store is intact)"), tb_cli_error("run", err.msg);
 		stop_flag = 1;
 		return;
 	}
 	if (sv->bus)
 		tb_relay_on_receipt(s->relay, publish, sv->bus);
 	if (api_start(sv, s, o, &err) != 0)
-		fprintf(stderr, "tradebridge run: SIGHUP: %s (admin API stays off)\n", err.msg);
+		tb_error_prefix(&err, "SIGHUP: admin API stays off"), tb_cli_error("run", err.msg);
 	fprintf(stderr, "tradebridge run: configuration reloaded from %s\n", o->config);
 }
 
@@ -275,7 +276,7 @@ static int run(const struct run_opts *o)
 	struct tb_error err;
 	struct services sv = {0};
 	if (tb_keyfile_read(o->key, key, &err) != 0) {
-		fprintf(stderr, "tradebridge run: %s\n", err.msg);
+		tb_cli_error("run", err.msg);
 		return TB_EXIT_USAGE;
 	}
 	struct session *s = calloc(1, sizeof *s);
@@ -285,7 +286,7 @@ static int run(const struct run_opts *o)
 		goto out;
 	}
 	if (session_open(s, o, key, &err) != 0 || services_start(&sv, s, o, &err) != 0) {
-		fprintf(stderr, "tradebridge run: %s\n", err.msg);
+		tb_cli_error("run", err.msg);
 		goto out;
 	}
 	if (sv.bus)
@@ -304,7 +305,7 @@ static int run(const struct run_opts *o)
 			continue;
 		}
 		if (tb_relay_step(s->relay, &work, &err) != 0)
-			fprintf(stderr, "tradebridge run: %s\n", err.msg); /* retried next step */
+			tb_cli_error("run", err.msg); /* retried next step */
 		if (work == 0 && !stop_flag && !reload_flag) {
 			struct timespec ts = {o->idle_ms / 1000, (long)(o->idle_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
@@ -332,7 +333,7 @@ static int resolve(struct run_opts *o, int idle_flag)
 	    tb_options_load(tb_relay_options, tb_json_get(doc, "relay"), &src, NULL, &o->conf,
 	                    &err) != 0) {
 		tb_json_free(doc);
-		fprintf(stderr, "tradebridge run: %s\n", err.msg);
+		tb_cli_error("run", err.msg);
 		return -1;
 	}
 	tb_json_free(doc);
@@ -359,6 +360,7 @@ int tb_cmd_run(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	struct run_opts o = {.idle_ms = 500};
 	const char *config = NULL;
+	struct tb_error nerr;
 	int c, idle_flag = 0;
 	optind = 1;
 	opterr = 0;
@@ -373,7 +375,10 @@ int tb_cmd_run(int argc, char **argv)
 		case 'T': o.tls_cert = optarg; break;
 		case 'C': o.tls_ca = optarg; break;
 		case 'i':
-			o.idle_ms = atoi(optarg) > 0 ? atoi(optarg) : 500;
+			if (tb_num_int(optarg, 1, 3600000, "--idle", &o.idle_ms, &nerr) != 0) {
+				tb_cli_error("run", nerr.msg);
+				return TB_EXIT_USAGE;
+			}
 			idle_flag = 1;
 			break;
 		case 'h': return fputs(usage, stdout) < 0 ? TB_EXIT_USAGE : TB_EXIT_OK;

@@ -57,7 +57,7 @@ static int print_tree(const struct tb_json *j, int canonical)
 	if (!rc)
 		fwrite(o.data, 1, o.len, stdout);
 	else
-		fprintf(stderr, "tradebridge translate: %s\n", err.msg[0] ? err.msg : "output too large");
+		tb_cli_error("translate", err.msg[0] ? err.msg : "output too large");
 	tb_buf_fini(&o);
 	return rc ? TB_EXIT_USAGE : TB_EXIT_OK;
 }
@@ -68,17 +68,20 @@ static int check(const struct opts *o, const struct tb_json *record)
 	struct tb_dict *d = NULL;
 	struct tb_error err = {0};
 	if (tb_dict_load(o->dict ? o->dict : tb_dict_default_dir(), &d, &err)) {
-		fprintf(stderr, "tradebridge translate: %s\n", err.msg);
+		tb_cli_error("translate", err.msg);
 		return TB_EXIT_USAGE;
 	}
 	struct tb_violations v = {0};
 	int status = tb_record_validate(d, record, &v) ? TB_EXIT_USAGE : TB_EXIT_OK;
-	for (size_t i = 0; i < v.len; i++)
-		fprintf(stderr, "tradebridge translate: invalid record: %s: %s: %s%s%s%s: expected %s\n",
-		        v.items[i].path, tb_violation_kind_name(v.items[i].kind),
-		        v.items[i].element ? v.items[i].element : "", v.items[i].wco ? " (WCO " : "",
-		        v.items[i].wco ? v.items[i].wco : "", v.items[i].wco ? ")" : "",
-		        v.items[i].expected);
+	for (size_t i = 0; i < v.len; i++) {
+		char line[1024];
+		snprintf(line, sizeof line, "invalid record: %s: %s: %s%s%s%s: expected %s",
+		         v.items[i].path, tb_violation_kind_name(v.items[i].kind),
+		         v.items[i].element ? v.items[i].element : "", v.items[i].wco ? " (WCO " : "",
+		         v.items[i].wco ? v.items[i].wco : "", v.items[i].wco ? ")" : "",
+		         v.items[i].expected);
+		tb_cli_error("translate", line);
+	}
 	if (status == TB_EXIT_OK && v.len)
 		status = TB_EXIT_INVALID;
 	tb_violations_fini(&v);
@@ -96,8 +99,10 @@ static int run(const struct opts *o, const struct tb_mapping *m, const struct tb
 	if (o->reverse) {
 		const char *type = tb_json_string(tb_json_get(in, "type"));
 		if (!type || strcmp(type, tb_mapping_record_type(m)) != 0) {
-			fprintf(stderr, "tradebridge translate: the input is not a \"%s\" record (type %s)\n",
-			        tb_mapping_record_type(m), type ? type : "missing");
+			char line[512];
+			snprintf(line, sizeof line, "the input is not a \"%s\" record (type %s)",
+			         tb_mapping_record_type(m), type ? type : "missing");
+			tb_cli_error("translate", line);
 			return TB_EXIT_INVALID;
 		}
 		if (tb_mapping_reverse(m, &ctx, tb_json_get(in, "data"), &out, err))
@@ -136,7 +141,7 @@ static int translate(const struct opts *o)
 		status = run(o, m, in, &err);
 	}
 	if (status != TB_EXIT_OK && err.msg[0])
-		fprintf(stderr, "tradebridge translate: %s\n", err.msg);
+		tb_cli_error("translate", err.msg);
 	tb_json_free(in);
 	tb_mapping_free(m);
 	tb_buf_fini(&buf);

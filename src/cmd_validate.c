@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "lib/printable.h"
 #include "lib/buf.h"
 #include "lib/json.h"
 #include "model/dict.h"
@@ -58,9 +59,10 @@ static void print_text(const struct tb_violations *v, const char *id, const char
 {
 	for (size_t i = 0; i < v->len; i++) {
 		const struct tb_violation *x = &v->items[i];
-		printf("%s: %s", x->path, tb_violation_kind_name(x->kind));
+		tb_printable_fputs(x->path, stdout);
+		printf(": %s", tb_violation_kind_name(x->kind));
 		if (x->element)
-			printf(": %s", x->element);
+			fputs(": ", stdout), tb_printable_fputs(x->element, stdout);
 		if (x->wco)
 			printf(" (WCO %s)", x->wco);
 		printf(": expected %s\n", x->expected);
@@ -103,14 +105,15 @@ static int validate_file(const char *file, const char *dict_dir, int json)
 	int status = TB_EXIT_USAGE;
 	tb_buf_init(&in, TB_VALIDATE_MAX_INPUT);
 	if (tb_dict_load(dict_dir, &d, &err) || tb_buf_read_file(&in, file, &err)) {
-		fprintf(stderr, "tradebridge validate: %s\n", err.msg);
+		tb_cli_error("validate", err.msg);
 	} else if (tb_json_parse(in.data ? (const char *)in.data : "", in.len, NULL, &doc, &err)) {
 		if (json)
 			printf("{\"valid\":false,\"id\":null,\"violations\":[{\"path\":\"$\",\"rule\":"
 			       "\"syntax\",\"element\":null,\"wco\":null,\"expected\":\"JSON\"}],"
 			       "\"truncated\":false}\n");
 		else
-			printf("%s: not JSON: %s\n", name, err.msg);
+			tb_error_prefix(&err, "%s: not JSON", name), tb_printable_fputs(err.msg, stdout),
+				fputc('\n', stdout);
 		status = TB_EXIT_INVALID;
 	} else {
 		status = validate_doc(d, doc, name, json);

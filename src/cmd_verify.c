@@ -6,12 +6,15 @@
  * could not be made is UNKNOWN, never INVALID. */
 #include <getopt.h>
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapter.h"
 #include "commands.h"
+#include "lib/num.h"
+#include "lib/printable.h"
 #include "crypto/ethproof.h"
 #include "lib/buf.h"
 #include "lib/hex.h"
@@ -74,13 +77,16 @@ static int print_proof(const struct tb_proof *p, int json)
 		                   p->detail ? tb_json_clone(p->detail) : tb_json_new_null());
 		tb_json_write_pretty(o, &out, &e);
 		tb_json_free(o);
-		printf("%s\n", out.len ? (char *)out.data : "{}");
+		tb_printable_json_out(out.len ? (char *)out.data : "{}", stdout);
+		fputc('\n', stdout);
 	} else {
-		printf("%s %s\n", verdict_name(p->verdict), p->kind);
+		printf("%s ", verdict_name(p->verdict));
+		tb_printable_fputs(p->kind, stdout);
 		if (p->reason[0])
-			printf("reason: %s\n", p->reason);
+			fputs("\nreason: ", stdout), tb_printable_fputs(p->reason, stdout);
 		if (p->detail && tb_json_write_pretty(p->detail, &out, &e) == 0 && out.len)
-			printf("detail: %s\n", (char *)out.data);
+			fputs("\ndetail: ", stdout), tb_printable_json_fputs((char *)out.data, stdout);
+		fputc('\n', stdout);
 	}
 	tb_buf_fini(&out);
 	return verdict_exit(p->verdict);
@@ -116,7 +122,7 @@ static int verify_with_module(const char *name, const struct tb_json *opts,
 	void *conf = calloc(1, ops->conf_size ? ops->conf_size : 1), *state = NULL;
 	struct tb_opt_source src = {.file = "command line", .scope = name};
 	if (conf == NULL || tb_options_load(ops->options, opts, &src, NULL, conf, &e) < 0) {
-		fprintf(stderr, "tradebridge verify: %s\n", conf ? e.msg : "out of memory");
+		tb_cli_error("verify", conf ? e.msg : "out of memory");
 		free(conf);
 		goto out;
 	}
@@ -130,7 +136,7 @@ static int verify_with_module(const char *name, const struct tb_json *opts,
 		ops->close(state);
 	}
 	if (rc == TB_ECONFIG || rc == TB_ENOTSUP) {
-		fprintf(stderr, "tradebridge verify: %s: %s\n", name, e.msg);
+		tb_error_prefix(&e, "%s", name), tb_cli_error("verify", e.msg);
 	} else {
 		if (rc < 0)
 			proof_from_error(&proof, rc, &e);
@@ -152,13 +158,13 @@ static int set_str(struct tb_json *o, const char *k, const char *v)
 
 static int verify_log(const struct verify_args *a)
 {
-	char *end;
-	unsigned long idx = strtoul(a->log, &end, 10);
-	if (!a->rpc || *end || a->log[0] == 0 || idx > 1000000 || strlen(a->tx) != 66)
+	uint64_t idx = 0;
+	if (!a->rpc || tb_num_u64(a->log, 0, 1000000, "--log", &idx, NULL) != 0 ||
+	    strlen(a->tx) != 66)
 		return tb_cli_usage("verify", "a log locator is --rpc URL --tx 0xHASH(32 bytes) "
 		                              "--log INDEX");
 	struct tb_native n = {0};
-	snprintf(n.locator, sizeof(n.locator), "%s:%lu", a->tx, idx);
+	snprintf(n.locator, sizeof(n.locator), "%s:%" PRIu64, a->tx, idx);
 	snprintf(n.doctype, sizeof(n.doctype), "evm.log");
 	struct tb_json *opts = tb_json_new_object();
 	n.doc = tb_json_new_object();
@@ -207,7 +213,7 @@ static int read_json(const char *path, struct tb_json **out)
 		rc = tb_json_parse(b.len ? (const char *)b.data : "", b.len, &lim, out, &e);
 	tb_buf_fini(&b);
 	if (rc < 0) {
-		fprintf(stderr, "tradebridge verify: %s: %s\n", path ? path : "stdin", e.msg);
+		tb_error_prefix(&e, "%s", path ? path : "stdin"), tb_cli_error("verify", e.msg);
 		return rc;
 	}
 	struct tb_json *res = tb_json_get(*out, "result");

@@ -25,6 +25,8 @@ int tb_cmd_dead_letters(int argc, char **argv);
 
 /* "tradebridge CMD: unknown option ..." for the argv element getopt stopped at. */
 int tb_cli_bad_option(const char *cmd, char **argv);
+/* "tradebridge CMD: MSG" on stderr, MSG escaped (it may quote outside data). */
+void tb_cli_error(const char *cmd, const char *msg);
 /* "tradebridge CMD: <why>; see tradebridge CMD --help", exit status 2. */
 int tb_cli_usage(const char *cmd, const char *why);
 /* The configuration file to read: -c's value, else $TRADEBRIDGE_CONFIG, else

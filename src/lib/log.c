@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/printable.h"
 
 /* Longest value copied into a line; the rest is replaced by the marker. */
 #define VALUE_MAX 1024
@@ -86,33 +87,6 @@ static int key_is_secret(const char *key)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	uint32_t min, cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, min = 0x80, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, min = 0x800, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, min = 0x10000, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static int room(const struct line *l, size_t n)
 {
 	return !l->full && l->len + n + LINE_TAIL <= sizeof(l->buf);
@@ -148,7 +122,7 @@ static void put_escaped_char(struct line *l, const unsigned char *p, size_t *i, 
 {
 	char tmp[8];
 	unsigned char c = p[*i];
-	size_t u = utf8_len(p + *i, n - *i);
+	size_t u = tb_utf8_len(p + *i, n - *i);
 	if (c == '"' || c == '\\') {
 		tmp[0] = '\\', tmp[1] = (char)c;
 		put(l, tmp, 2);
@@ -159,6 +133,11 @@ static void put_escaped_char(struct line *l, const unsigned char *p, size_t *i, 
 	} else if (c < 0x20 || c == 0x7f) {
 		snprintf(tmp, sizeof(tmp), json ? "\\u%04x" : "\\x%02x", c);
 		puts_(l, tmp);
+	} else if (u == 2 && c == 0xc2 && p[*i + 1] < 0xa0) {
+		/* a C1 control (U+0080..U+009F): terminals may obey it as CSI or OSC */
+		snprintf(tmp, sizeof(tmp), "\\u%04x", p[*i + 1]);
+		puts_(l, tmp);
+		(*i)++;
 	} else if (u == 0) {
 		/* invalid UTF-8: keep the line valid, show the byte in text mode */
 		snprintf(tmp, sizeof(tmp), json ? "\\ufffd" : "\\x%02x", c);

@@ -43,6 +43,9 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
+struct sq;
+static int count(struct sq *s, const char *sql, int64_t *out, struct tb_error *err);
+
 static int db_error(struct sq *s, struct tb_error *err, const char *what)
 {
 	int code = sqlite3_errcode(s->db);
@@ -143,22 +146,31 @@ static int auto_end(struct sq *s, int own, int rc, struct tb_error *err)
 	return rc;
 }
 
-static int migrate(struct sq *s, struct tb_error *err)
+/* The store's schema version; a newer one than this build knows is refused, by
+ * readers as much as by writers (its tables may mean something else now). */
+static int schema_version(struct sq *s, int *have, struct tb_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = prep(s, "PRAGMA user_version", &st, err);
 	if (rc)
 		return rc;
-	int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	*have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 	sqlite3_finalize(st);
-	if (have < 0)
+	if (*have < 0)
 		return db_error(s, err, "reading the schema version");
-	if (have > SCHEMA_VERSION)
+	if (*have > SCHEMA_VERSION)
 		return tb_error_set(err, TB_ECONFIG, "store: schema version %d is newer than this "
-		                    "tradebridge understands (%d): upgrade tradebridge", have,
+		                    "tradebridge understands (%d): upgrade tradebridge", *have,
 		                    SCHEMA_VERSION);
-	if (have == SCHEMA_VERSION)
-		return 0;
+	return 0;
+}
+
+static int migrate(struct sq *s, struct tb_error *err)
+{
+	int have = 0;
+	int rc = schema_version(s, &have, err);
+	if (rc || have == SCHEMA_VERSION)
+		return rc;
 	rc = sq_begin(s, err);
 	for (int v = have; rc == 0 && v < SCHEMA_VERSION; v++)
 		rc = exec(s, migrations[v], err);
@@ -195,6 +207,9 @@ static int sq_open(const char *path, int readonly, void **state, struct tb_error
 		rc = migrate(s, err);
 	if (rc == 0 && readonly)
 		rc = exec(s, "PRAGMA query_only=1", err);
+	int have;
+	if (rc == 0 && readonly)
+		rc = schema_version(s, &have, err);
 	if (rc != 0) {
 		tb_error_prefix(err, "%s", path);
 		sqlite3_close(s->db);
@@ -583,6 +598,25 @@ static int sq_dead_list(void *state, struct tb_outbox_row *rows, size_t max, siz
 	return select_rows(s, st, rows, max, n, err);
 }
 
+static int sq_outbox_unreceipted(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
+                                 int64_t *total, struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+#define UNRECEIPTED " FROM outbox o WHERE o.state='delivered' AND NOT EXISTS" \
+	" (SELECT 1 FROM receipts r WHERE r.outbox=o.id)"
+	int rc = count(s, "SELECT COUNT(*)" UNRECEIPTED, total, err);
+	if (rc || *total == 0)
+		return rc;
+	rc = prep(s, "SELECT " ROW_COLS UNRECEIPTED " ORDER BY o.id LIMIT ?", &st, err);
+#undef UNRECEIPTED
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	return select_rows(s, st, rows, max, n, err);
+}
+
 static int sq_dead_redrive(void *state, int64_t id, int64_t now_ms, int *count,
                            struct tb_error *err)
 {
@@ -626,17 +660,31 @@ static int sq_receipt_last(void *state, uint64_t *seq, uint8_t hash[32], struct 
 	return rc;
 }
 
+/* The receipt stored in row seq: its body must parse and name that seq. */
+static int stored_receipt(sqlite3_stmt *st, struct tb_receipt *rec, struct tb_error *err)
+{
+	int64_t seq = sqlite3_column_int64(st, 0);
+	const char *body = (const char *)sqlite3_column_text(st, 1);
+	size_t len = (size_t)sqlite3_column_bytes(st, 1);
+	struct tb_error perr;
+	if (tb_receipt_parse(body ? body : "", len, rec, &perr) != 0)
+		return tb_error_set(err, TB_EVERIFY, "receipt seq %" PRId64 ": the stored receipt no "
+		                    "longer parses (altered in the store): %s", seq, perr.msg);
+	if (rec->seq != (uint64_t)seq)
+		return tb_error_set(err, TB_EVERIFY, "receipt seq %" PRId64 ": the stored receipt says "
+		                    "seq %" PRIu64 " (moved in the store)", seq, rec->seq);
+	return 0;
+}
+
 static int each_receipt(struct sq *s, sqlite3_stmt *st, tb_receipt_fn fn, void *ctx,
                         struct tb_error *err)
 {
 	int r, rc = 0;
 	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct tb_receipt rec;
-		const char *body = (const char *)sqlite3_column_text(st, 0);
-		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-		rc = tb_receipt_parse(body ? body : "", len, &rec, err);
+		rc = stored_receipt(st, &rec, err);
 		if (rc == 0)
-			rc = fn(ctx, &rec, body);
+			rc = fn(ctx, &rec, (const char *)sqlite3_column_text(st, 1));
 	}
 	if (rc == 0 && r != SQLITE_DONE)
 		rc = db_error(s, err, "reading receipts");
@@ -649,7 +697,7 @@ static int sq_receipt_range(void *state, uint64_t from, size_t max, tb_receipt_f
 {
 	struct sq *s = state;
 	sqlite3_stmt *st;
-	int rc = prep(s, "SELECT body FROM receipts WHERE seq>=? ORDER BY seq LIMIT ?", &st, err);
+	int rc = prep(s, "SELECT seq, body FROM receipts WHERE seq>=? ORDER BY seq LIMIT ?", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
@@ -662,7 +710,7 @@ static int sq_receipt_by_record(void *state, const char *record_id, tb_receipt_f
 {
 	struct sq *s = state;
 	sqlite3_stmt *st;
-	int rc = prep(s, "SELECT body FROM receipts WHERE record_id=? ORDER BY seq LIMIT 64", &st,
+	int rc = prep(s, "SELECT seq, body FROM receipts WHERE record_id=? ORDER BY seq LIMIT 64", &st,
 	              err);
 	if (rc)
 		return rc;
@@ -719,6 +767,7 @@ const struct tb_store_ops tb_store_sqlite = {
 	.outbox_delivered = sq_outbox_delivered,
 	.dead_list = sq_dead_list,
 	.dead_redrive = sq_dead_redrive,
+	.outbox_unreceipted = sq_outbox_unreceipted,
 	.receipt_last = sq_receipt_last,
 	.receipt_range = sq_receipt_range,
 	.receipt_by_record = sq_receipt_by_record,

@@ -92,9 +92,15 @@ struct tb_store_ops {
 	                        const struct tb_receipt *r, struct tb_error *err);
 	int (*dead_list)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
 	                 struct tb_error *err);
+	/* Delivered rows that have no receipt (a truncated receipt log): the first max
+	 * by id in rows, how many there are in *total. */
+	int (*outbox_unreceipted)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
+	                          int64_t *total, struct tb_error *err);
 	int (*dead_redrive)(void *state, int64_t id, int64_t now_ms, int *count,
 	                    struct tb_error *err);
 	int (*receipt_last)(void *state, uint64_t *seq, uint8_t hash[32], struct tb_error *err);
+	/* Receipts from seq from in order. A stored body that no longer parses, or that
+	 * names another seq than its row, is TB_EVERIFY "receipt seq N: ...". */
 	int (*receipt_range)(void *state, uint64_t from, size_t max, tb_receipt_fn fn, void *ctx,
 	                     struct tb_error *err);
 	int (*receipt_by_record)(void *state, const char *record_id, tb_receipt_fn fn, void *ctx,

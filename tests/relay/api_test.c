@@ -1,6 +1,7 @@
 /* The admin API: loopback by default (a public address is refused unless
  * allowed), 401 without the exact bearer token, Prometheus metrics, receipts by
- * sequence and by record id, dead letters with their reason. */
+ * sequence and by record id, dead letters with their reason; strict paths (a
+ * table) and a tampered record refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +40,7 @@ static long get(int port, const char *path, const char *token, struct tb_buf *bo
 	struct tb_http *h;
 	struct tb_error err;
 	struct tb_http_options o = {.timeout_ms = 5000, .max_attempts = 1};
-	char url[256], auth[128];
+	char url[2048], auth[128];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
 	const char *headers[] = {auth, NULL};
@@ -165,6 +166,106 @@ static void loopback_only_by_default(void **state)
 	tb_api_stop(api);
 }
 
+
+static void sql_at(const char *path, const char *q)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, q, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* Paths are read strictly (400 for a malformed number, 404 for a seq that is not
+ * stored, 414 for an over-long path, never another receipt than the one asked
+ * for), and a record whose stored body no longer hashes to its id is refused. */
+static void strict_paths_and_tampered_records(void **state)
+{
+	(void)state;
+	char store[128];
+	struct tb_error err;
+	snprintf(store, sizeof store, "%s/strict.db", dir);
+	struct tb_relay_config cfg = {.store_path = store};
+	memset(cfg.key, 3, 32);
+	struct tb_relay *r;
+	static struct fake_sink sink;
+	struct fake_source src = {.total = 4, .batch = 10, .unknown_at = -1};
+	assert_int_equal(tb_relay_new(&r, &cfg, &err), 0);
+	assert_int_equal(tb_relay_add_network(r, "src", &fake_source_ops, &src, &err), 0);
+	assert_int_equal(tb_relay_add_network(r, "dst", &fake_sink_ops, &sink, &err), 0);
+	assert_int_equal(tb_relay_add_route(r, "src", "dst", &err), 0);
+	struct tb_relay_hooks hk = {.policy = allow_all};
+	tb_relay_set_hooks(r, &hk);
+	size_t work;
+	assert_int_equal(tb_relay_step(r, &work, &err), 0);
+	tb_relay_free(r);
+	sql_at(store, "DELETE FROM receipts WHERE seq=3");
+
+	struct tb_api *api;
+	struct tb_api_config ac = {.listen = "127.0.0.1:0", .token = TOKEN, .store_path = store};
+	assert_int_equal(tb_api_start(&api, &ac, &err), 0);
+	int port = tb_api_port(api);
+	struct tb_buf b;
+	tb_buf_init(&b, 0);
+	char longp[700] = "/receipts/seq/1";
+	memset(longp + 15, '0', sizeof longp - 16);
+	longp[sizeof longp - 1] = 0;
+	char at511[513] = "/records/";
+	memset(at511 + 9, 'a', 511 - 9);
+	at511[511] = 0;
+	const struct {
+		const char *path;
+		long status;
+		const char *says;
+	} t[] = {
+		{"/receipts/seq/1", 200, "\"seq\":1,"},
+		{"/receipts/seq/4", 200, "\"seq\":4,"},
+		{"/receipts/seq/3", 404, "not found"},  /* not receipt 4 */
+		{"/receipts/seq/5", 404, "not found"},
+		{"/receipts/seq/0", 400, "receipt seq: \\\"0\\\""},
+		{"/receipts/seq/-1", 400, "receipt seq: \\\"-1\\\""},
+		{"/receipts/seq/9223372036854775808", 400, "is not a whole number in 1..9007199254740991"},
+		{"/receipts/seq/18446744073709551617", 400, "is not a whole number"},
+		{"/receipts/seq/9007199254740992", 400, "is not a whole number"},
+		{"/receipts/seq/1abc", 400, "\\\"1abc\\\""},
+		{"/receipts/seq/01", 400, "\\\"01\\\""},
+		{"/receipts/seq/", 400, "\\\"\\\""},
+		{"/receipts/seq/1?x=2", 200, "\"seq\":1,"},
+		{longp, 414, "longer than 511"},
+		{at511, 404, "not found"},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		long st = get(port, t[i].path, TOKEN, &b);
+		assert_int_equal(tb_buf_putc(&b, 0), 0);
+		if (st != t[i].status || !strstr((char *)b.data, t[i].says))
+			fail_msg("%.60s: %ld (want %ld): %s", t[i].path, st, t[i].status, (char *)b.data);
+	}
+
+	/* a record's body altered in the store (its triggers dropped first) */
+	char rid[100], path[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(store, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT record_id FROM records ORDER BY id LIMIT 1",
+	                                    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	snprintf(rid, sizeof rid, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	snprintf(path, sizeof path, "/records/%s", rid);
+	assert_int_equal(get(port, path, TOKEN, &b), 200);
+	sql_at(store, "DROP TRIGGER records_no_update;"
+	              " UPDATE records SET body=replace(body, 's-0', 's-9') WHERE id=1");
+	assert_int_equal(get(port, path, TOKEN, &b), 500);
+	assert_int_equal(tb_buf_putc(&b, 0), 0);
+	assert_non_null(strstr((char *)b.data, "the stored body no longer hashes to its id"));
+	assert_non_null(strstr((char *)b.data, rid));
+	assert_null(strstr((char *)b.data, "s-9")); /* the altered body is not served */
+
+	tb_buf_fini(&b);
+	tb_api_stop(api);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -182,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(serves_with_token_refuses_without),
 		cmocka_unit_test(loopback_only_by_default),
+		cmocka_unit_test(strict_paths_and_tampered_records),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 /* tradebridge dead-letters: an operator sees each dead outbox row with its reason,
  * and a re-drive puts exactly the named row back in the outbox, where the relay's
- * next claim finds it with the same idempotency key. */
+ * next claim finds it with the same idempotency key. Reasons (a destination's
+ * words) are listed escaped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,6 +125,48 @@ static void mistakes_are_named(void **state)
 	tb_run_fini(&r);
 }
 
+
+/* A destination's error text is outside data: listed with its terminal escapes
+ * made visible, never sent to the terminal; a malformed --id is named. */
+static void reasons_are_escaped(void **state)
+{
+	(void)state;
+	char path[160];
+	struct tb_store st;
+	struct tb_error err;
+	struct tb_store_record rec = {0};
+	int created;
+	snprintf(path, sizeof path, "%s/escapes.db", dir);
+	assert_int_equal(tb_store_open(&st, path, 0, &err), 0);
+	strcpy(rec.record_id, "sha256:bb00000000000000000000000000000000000000000000000000000000000000");
+	strcpy(rec.key, "PE/AEO/2026/000124");
+	strcpy(rec.network, "pe-cadena");
+	strcpy(rec.locator, "0xabc:1");
+	strcpy(rec.verdict, "VALID");
+	rec.body = "{\"a\":2}";
+	assert_int_equal(st.ops->record_put(st.state, &rec, &created, &err), 0);
+	assert_int_equal(st.ops->outbox_add(st.state, rec.id, "cl-cadena", "{}", 1000, &err), 0);
+	struct tb_outbox_row row;
+	size_t n;
+	assert_int_equal(st.ops->outbox_claim(st.state, 1000, 50, &row, 1, &n, &err), 0);
+	tb_outbox_row_fini(&row);
+	struct tb_retry_policy p = {.max_attempts = 1, .base_ms = 100, .max_ms = 1000};
+	assert_int_equal(st.ops->outbox_fail(st.state, row.id, 1100, "node: \x1b]0;owned\x07\x1b[2J"
+	                                     "\xc2\x9b" "1m", &p, 0, 1, &err), 0);
+	tb_store_close(&st);
+	struct tb_run r;
+	TB_RUN(&r, "dead-letters", "list", "-s", path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "node: \\x1b]0;owned\\x07\\x1b[2J\\u009b1m"));
+	assert_null(strchr(TB_OUT(&r), 0x1b));
+	assert_null(strstr(TB_OUT(&r), "\xc2\x9b"));
+	tb_run_fini(&r);
+	TB_RUN(&r, "dead-letters", "redrive", "-s", path, "--id", "-1");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(TB_ERR(&r), "--id: \"-1\" is not a whole number"));
+	tb_run_fini(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -144,6 +187,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(list_then_redrive_one),
 		cmocka_unit_test(mistakes_are_named),
+		cmocka_unit_test(reasons_are_escaped),
 	};
 	return cmocka_run_group_tests_name("dead_letters_cli", tests, setup, teardown);
 }
