@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "api.h"
 #include "crypto/hash.h"
 #include "lib/hex.h"
@@ -242,42 +243,11 @@ static void handle(nng_aio *aio)
 	tb_buf_fini(&b);
 }
 
-/* Split "HOST:PORT" / "[V6]:PORT" / "PORT" and check HOST is loopback. */
-static int parse_listen(const char *listen, int allow_remote, char *host, size_t hcap, int *port,
-                        struct tb_error *err)
+/* a->url was parsed and checked once (tb_addr_admin): it is what is bound. */
+static int start_server(struct tb_api *a, struct tb_error *err)
 {
-	const char *colon = strrchr(listen, ':');
-	const char *ps = colon ? colon + 1 : listen;
-	size_t hl = colon ? (size_t)(colon - listen) : 0;
-	char *end;
-	long p = strtol(ps, &end, 10);
-	if (*ps == 0 || *end || p < 0 || p > 65535 || hl >= hcap)
-		return tb_error_set(err, TB_ECONFIG, "admin API: listen \"%s\": expected HOST:PORT",
-		                    listen);
-	snprintf(host, hcap, "%.*s", (int)hl, listen);
-	if (!host[0])
-		snprintf(host, hcap, "127.0.0.1");
-	char bare[64];
-	snprintf(bare, sizeof bare, "%s", host[0] == '[' ? host + 1 : host);
-	bare[strcspn(bare, "]")] = 0;
-	struct in_addr v4;
-	struct in6_addr v6;
-	int loop = (inet_pton(AF_INET, bare, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
-	           (inet_pton(AF_INET6, bare, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
-	if (!loop && !allow_remote)
-		return tb_error_set(err, TB_ECONFIG, "admin API: %s is not a loopback address; set "
-		                    "allow_remote to expose the admin API beyond this host", host);
-	*port = (int)p;
-	return 0;
-}
-
-static int start_server(struct tb_api *a, const char *host, int port, struct tb_error *err)
-{
-	char url[160];
-	snprintf(url, sizeof url, "http://%s:%d", host, port);
 	nng_http_handler *h;
-	int rv = nng_url_parse(&a->url, url);
-	rv = rv ? rv : nng_http_server_hold(&a->srv, a->url);
+	int rv = nng_http_server_hold(&a->srv, a->url);
 	rv = rv ? rv : nng_http_handler_alloc(&h, "/", handle);
 	if (rv == 0) {
 		nng_http_handler_set_tree(h);
@@ -290,32 +260,34 @@ static int start_server(struct tb_api *a, const char *host, int port, struct tb_
 	nng_sockaddr sa;
 	if (rv == 0 && nng_http_server_get_addr(a->srv, &sa) == 0)
 		a->port = ntohs(sa.s_family == NNG_AF_INET6 ? sa.s_in6.sa_port : sa.s_in.sa_port);
-	return rv ? tb_error_set(err, TB_EIO, "admin API: %s: %s", url, nng_strerror(rv)) : 0;
+	return rv ? tb_error_set(err, TB_EIO, "admin API: %s: %s", a->url->u_rawurl,
+	                         nng_strerror(rv)) : 0;
 }
 
 int tb_api_start(struct tb_api **out, const struct tb_api_config *cfg, struct tb_error *err)
 {
-	char host[64];
-	int port = 0;
+	nng_url *url = NULL;
 	if (!cfg->token || strlen(cfg->token) < TB_API_TOKEN_MIN)
 		return tb_error_set(err, TB_ECONFIG, "admin API: the bearer token must have at least %d "
 		                    "characters", TB_API_TOKEN_MIN);
 	if (!cfg->store_path)
 		return tb_error_set(err, TB_ECONFIG, "admin API: the store's path is not set");
-	int rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:9464", cfg->allow_remote, host,
-	                      sizeof host, &port, err);
+	int rc = tb_addr_admin(cfg->listen ? cfg->listen : "127.0.0.1:9464", cfg->allow_remote, &url,
+	                       err);
 	if (rc)
 		return rc;
 	struct tb_api *a = calloc(1, sizeof *a);
 	if (!a || !(a->token = strdup(cfg->token))) {
 		free(a);
+		nng_url_free(url);
 		return tb_error_set(err, TB_ENOMEM, "admin API: out of memory");
 	}
+	a->url = url;
 	a->cfg = *cfg;
 	a->cfg.token = NULL;
 	pthread_mutex_init(&a->mu, NULL);
 	rc = tb_store_open(&a->store, cfg->store_path, 1, err);
-	rc = rc ? rc : start_server(a, host, port, err);
+	rc = rc ? rc : start_server(a, err);
 	if (rc) {
 		tb_api_stop(a);
 		return rc;

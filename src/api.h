@@ -12,7 +12,8 @@
 #define TB_API_TOKEN_MIN 16
 
 struct tb_api_config {
-	const char *listen;     /* "HOST:PORT"; HOST defaults to 127.0.0.1; PORT 0 = any */
+	const char *listen;     /* "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (127.0.0.1); PORT 0 =
+	                           any; checked by tb_addr_admin */
 	const char *token;      /* the bearer token, at least TB_API_TOKEN_MIN characters */
 	int allow_remote;       /* 1 = a non-loopback HOST is allowed */
 	const char *store_path; /* the relay's store, opened read-only */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "bus.h"
 #include "lib/num.h"
 #include "lib/printable.h"
@@ -203,10 +204,15 @@ static int open_rep(struct tb_bus *b, const struct tb_bus_config *cfg, struct tb
 
 int tb_bus_open(struct tb_bus **out, const struct tb_bus_config *cfg, struct tb_error *err)
 {
+	int rc = tb_addr_bus("relay.pub", cfg->pub_url, cfg->allow_plaintext, NULL, err);
+	rc = rc || !cfg->rep_url ? rc : tb_addr_bus("relay.rep", cfg->rep_url, cfg->allow_plaintext,
+	                                            NULL, err);
+	if (rc)
+		return rc;
 	struct tb_bus *b = calloc(1, sizeof *b);
 	if (!b)
 		return tb_error_set(err, TB_ENOMEM, "bus: out of memory");
-	int rc = 0, rv = nng_pub0_open(&b->pub);
+	int rv = nng_pub0_open(&b->pub);
 	if (rv)
 		rc = nng_fail(err, rv, "cannot open PUB for", cfg->pub_url);
 	b->has_pub = rv == 0;

@@ -27,6 +27,7 @@ struct tb_bus_config {
 	const char *rep_url;   /* e.g. ipc:///run/tradebridge/receipts.rep; NULL = no replay */
 	const char *store_path; /* the relay's store, opened read-only for replay */
 	struct tb_bus_tls tls; /* used for tls+tcp:// URLs */
+	int allow_plaintext;   /* 1 = tcp:// beyond loopback is allowed (relay.allow_plaintext) */
 };
 
 struct tb_bus;

@@ -227,7 +227,8 @@ static int api_start(struct services *sv, struct session *s, const struct run_op
 		return 0;
 	}
 	struct tb_api_config ac = {.listen = o->admin, .token = token, .store_path = o->store,
-	                           .ctx = s, .metrics = metrics};
+	                           .ctx = s, .metrics = metrics,
+	                           .allow_remote = o->conf.allow_remote};
 	int rc = tb_api_start(&sv->api, &ac, err);
 	if (rc == 0)
 		fprintf(stderr, "tradebridge run: admin API on port %d\n", tb_api_port(sv->api));
@@ -241,8 +242,13 @@ static int services_start(struct services *sv, struct session *s, const struct r
 	int rc = 0;
 	if (o->pub) {
 		struct tb_bus_config bc = {.pub_url = o->pub, .rep_url = o->rep, .store_path = o->store,
-		                           .tls = {.cert_key_file = o->tls_cert, .ca_file = o->tls_ca}};
+		                           .tls = {.cert_key_file = o->tls_cert, .ca_file = o->tls_ca},
+		                           .allow_plaintext = o->conf.allow_plaintext};
 		rc = tb_bus_open(&sv->bus, &bc, err);
+		if (rc == 0 && o->conf.allow_plaintext)
+			fprintf(stderr, "tradebridge run: warning: relay.allow_plaintext is set: a tcp:// "
+			        "bus beyond loopback sends receipts unencrypted and to anyone who "
+			        "connects\n");
 	}
 	return rc ? rc : api_start(sv, s, o, err);
 }

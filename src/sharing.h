@@ -27,6 +27,8 @@ struct tb_relay_opts {
 	char *hash_salt; /* SECRET: $TRADEBRIDGE_RELAY_HASH_SALT */
 	long long idle_ms, max_attempts, backoff_base_ms, backoff_max_ms, outbox_high_water,
 		claim_max;
+	int allow_remote;    /* the admin API may listen beyond loopback */
+	int allow_plaintext; /* the receipts bus may use tcp:// beyond loopback (logged) */
 };
 
 struct tb_route_conf {
