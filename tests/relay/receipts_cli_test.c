@@ -215,14 +215,15 @@ static void verify_over_rep(void **state)
 }
 
 
-/* Start `tradebridge ARGS >outfile 2>&1` in the background (bounded by timeout 30). */
+/* Start `tradebridge ARGS >outfile 2>&1` in the background (bounded by timeout 90:
+ * generous, for sanitizer builds on a loaded machine). */
 static pid_t spawn(const char *args, const char *outfile)
 {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char cmd[1024];
-		snprintf(cmd, sizeof cmd, "exec timeout 30 %s/tradebridge %s >%s 2>&1",
+		snprintf(cmd, sizeof cmd, "exec timeout 90 %s/tradebridge %s >%s 2>&1",
 		         getenv("TB_BUILDDIR"), args, outfile);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
@@ -230,11 +231,11 @@ static pid_t spawn(const char *args, const char *outfile)
 	return pid;
 }
 
-/* Call send(ctx) every 100 ms until pid exits (at most 25 s); its exit status. */
+/* Call send(ctx) every 100 ms until pid exits (at most 95 s); its exit status. */
 static int feed_until_exit(pid_t pid, void (*send)(void *), void *ctx)
 {
 	int status = -1, done = 0;
-	for (int i = 0; i < 250 && !done; i++) {
+	for (int i = 0; i < 950 && !done; i++) {
 		send(ctx);
 		usleep(100000);
 		done = waitpid(pid, &status, WNOHANG) == pid;
@@ -338,7 +339,7 @@ static void tail_verifies_and_escapes(void **state)
 	snprintf(outfile, sizeof outfile, "%s/forged.out", dir);
 	/* receipt 1 and the forged 3: whichever arrives first, 3 is never printed */
 	f.send[0] = f.send[2] = 1;
-	snprintf(args, sizeof args, "receipts tail --pub %s --count 3 --timeout 20000 --signer %s",
+	snprintf(args, sizeof args, "receipts tail --pub %s --count 3 --timeout 60000 --signer %s",
 	         pub, key_addr);
 	int rc = feed_until_exit(spawn(args, outfile), forger_send, &f);
 	slurp(outfile, out, sizeof out);
@@ -350,7 +351,7 @@ static void tail_verifies_and_escapes(void **state)
 	/* receipt 2 is shown, its escapes visible and harmless, its UTF-8 readable */
 	f.send[0] = f.send[2] = 0;
 	f.send[1] = 1;
-	snprintf(args, sizeof args, "receipts tail --pub %s --count 1 --timeout 20000 --signer %s",
+	snprintf(args, sizeof args, "receipts tail --pub %s --count 1 --timeout 60000 --signer %s",
 	         pub, key_addr);
 	rc = feed_until_exit(spawn(args, outfile), forger_send, &f);
 	slurp(outfile, out, sizeof out);
@@ -360,7 +361,7 @@ static void tail_verifies_and_escapes(void **state)
 	no_control_bytes(out);
 
 	/* --json into a file keeps the exact RFC 8785 bytes (hashable), C0 escaped by JSON */
-	snprintf(args, sizeof args, "receipts tail --pub %s --count 1 --timeout 20000 --signer %s "
+	snprintf(args, sizeof args, "receipts tail --pub %s --count 1 --timeout 60000 --signer %s "
 	         "--json", pub, key_addr);
 	rc = feed_until_exit(spawn(args, outfile), forger_send, &f);
 	slurp(outfile, out, sizeof out);
@@ -400,7 +401,7 @@ static void tail_fills_long_gaps_by_pages(void **state)
 	body_of(big, 600, l.json, sizeof l.json);
 	snprintf(outfile, sizeof outfile, "%s/big.out", dir);
 	snprintf(args, sizeof args, "receipts tail --pub %s --rep %s --from 1 --count 600 "
-	         "--timeout 20000 --signer %s", pub, rep, key_addr);
+	         "--timeout 60000 --signer %s", pub, rep, key_addr);
 	int rc = feed_until_exit(spawn(args, outfile), live_send, &l);
 	slurp(outfile, out, sizeof out);
 	assert_int_equal(rc, 0);
