@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "lib/file.h"
 #include "store/store.h"
 
 struct tb_bus {
@@ -52,6 +53,11 @@ static int tls_config(const struct tb_bus_tls *t, int server, nng_tls_config **o
 	if (!t || !t->ca_file || !t->cert_key_file)
 		return tb_error_set(err, TB_ECONFIG, "bus %s: TLS needs a certificate-and-key file and "
 		                    "a CA file holding the pinned peers", url);
+	/* nng would open them blocking: a FIFO here must not hang the relay */
+	int rc = tb_file_check_regular(t->cert_key_file, "bus TLS certificate-and-key file", 0, err);
+	rc = rc ? rc : tb_file_check_regular(t->ca_file, "bus TLS CA file", 0, err);
+	if (rc)
+		return rc;
 	nng_tls_config *c;
 	int rv = nng_tls_config_alloc(&c, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT);
 	if (rv == 0)
