@@ -1,7 +1,9 @@
 /* tradebridge run: refuses a key file others can read before opening anything;
  * with a valid key it serves /healthz and token-guarded /metrics, answers replay
  * on REP, reloads on SIGHUP and exits 0 on SIGTERM within a bounded wait; a
- * route from an adapter that cannot be a source is refused at start-up; a replay
+ * route from an adapter that cannot be a source is refused at start-up; the store
+ * it creates (and its WAL) is 0600 whatever the umask, and a store others can
+ * read is reported at start; a replay
  * client that pipelines requests without reading its replies neither keeps an
  * honest client from being served nor holds up SIGTERM. */
 #include <setjmp.h>
@@ -173,6 +175,35 @@ static void serves_reloads_and_stops(void **state)
 	kill(pid, SIGTERM);
 	assert_int_equal(wait_exit(pid, 10), 0);
 	assert_true(log_has("stopped"));
+	char p[160];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/relay.db", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600); /* created by run under umask 022 */
+	assert_false(log_has("group or others can read"));
+}
+
+static void warns_about_readable_store(void **state)
+{
+	(void)state;
+	char p[160], extra[128];
+	snprintf(p, sizeof p, "%s/relay.db", dir);
+	write_file("relay.json", config, 0600);
+	write_file("relay.key", key_hex, 0600);
+	assert_int_equal(chmod(p, 0644), 0);
+	snprintf(extra, sizeof extra, "--admin 127.0.0.1:%d", 20000 + rand() % 30000);
+	pid_t pid = start("relay.json", extra);
+	int running = 0;
+	for (int i = 0; i < 100 && !running; i++) {
+		running = log_has("relay running");
+		if (!running)
+			usleep(100000);
+	}
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_true(running);
+	assert_true(log_has("relay.db has mode 0644: group or others can read"));
+	assert_true(log_has("chmod 600"));
 }
 
 static void refuses_route_from_non_source(void **state)
@@ -312,7 +343,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(refuses_readable_key),
 		cmocka_unit_test(serves_reloads_and_stops),
 		cmocka_unit_test(refuses_route_from_non_source),
+		cmocka_unit_test(warns_about_readable_store),
 		cmocka_unit_test(stalled_replay_client_is_cut_off),
 	};
+	umask(022); /* what most systems give: new files would be 0644 */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
