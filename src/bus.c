@@ -1,7 +1,9 @@
 /* nng PUB/REP for receipts. The REP side runs on its own thread with its own
- * read-only store connection and a receive timeout, so closing never waits for
- * a peer. Invariant: a request is parsed with fixed bounds and a bad one gets an
- * "error ..." reply, never a crash or a hang. */
+ * read-only store connection, a receive timeout and a send timeout: a peer that
+ * does not read its replies is disconnected instead of stalling everyone, and
+ * closing shuts the socket before it joins the thread, so it never waits for a
+ * peer. Invariant: a request is parsed with fixed bounds and a bad one (empty
+ * too) gets an "error ..." reply, never a crash or a hang. */
 #include <inttypes.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -17,6 +19,7 @@
 
 #include "addr.h"
 #include "bus.h"
+#include "lib/file.h"
 #include "lib/num.h"
 #include "lib/printable.h"
 #include "store/store.h"
@@ -53,6 +56,11 @@ static int tls_config(const struct tb_bus_tls *t, int server, nng_tls_config **o
 	if (!t || !t->ca_file || !t->cert_key_file)
 		return tb_error_set(err, TB_ECONFIG, "bus %s: TLS needs a certificate-and-key file and "
 		                    "a CA file holding the pinned peers", url);
+	/* nng would open them blocking: a FIFO here must not hang the relay */
+	int rc = tb_file_check_regular(t->cert_key_file, "bus TLS certificate-and-key file", 0, err);
+	rc = rc ? rc : tb_file_check_regular(t->ca_file, "bus TLS CA file", 0, err);
+	if (rc)
+		return rc;
 	nng_tls_config *c;
 	int rv = nng_tls_config_alloc(&c, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT);
 	if (rv == 0)
@@ -138,7 +146,7 @@ static int parse_request(const char *req, size_t len, uint64_t *from, uint64_t *
 }
 
 /* "replay FROM MAX" -> "ok\n" + one receipt JSON per line. */
-static void answer(struct tb_bus *b, const char *req, size_t len, struct tb_buf *out)
+void tb_bus_answer(struct tb_store *st, const char *req, size_t len, struct tb_buf *out)
 {
 	uint64_t from = 0, max = 0;
 	struct tb_error err;
@@ -152,28 +160,47 @@ static void answer(struct tb_bus *b, const char *req, size_t len, struct tb_buf 
 		max = TB_BUS_REPLAY_MAX;
 	tb_buf_puts(out, "ok\n");
 	struct reply rp = {out};
-	if (b->store.ops->receipt_range(b->store.state, from, (size_t)max, add_line, &rp, &err) < 0) {
+	if (st->ops->receipt_range(st->state, from, (size_t)max, add_line, &rp, &err) < 0) {
 		tb_buf_reset(out);
 		tb_buf_printf(out, "error: %s\n", err.msg);
 	}
+}
+
+/* Send one reply; a peer that has not taken its earlier replies within the send
+ * timeout is disconnected, so one stalled reader cannot hold the thread. */
+static void reply(struct tb_bus *b, nng_pipe peer, const struct tb_buf *out)
+{
+	nng_msg *m;
+	if (nng_msg_alloc(&m, 0) != 0)
+		return;
+	if (out->len && nng_msg_append(m, out->data, out->len) != 0) {
+		nng_msg_free(m);
+		return;
+	}
+	int rv = nng_sendmsg(b->rep, m, 0);
+	if (rv == 0)
+		return;
+	nng_msg_free(m);
+	if (rv == NNG_ETIMEDOUT)
+		nng_pipe_close(peer);
 }
 
 static void *rep_loop(void *arg)
 {
 	struct tb_bus *b = arg;
 	while (!atomic_load(&b->stop)) {
-		char *msg = NULL;
-		size_t len = 0;
-		int rv = nng_recv(b->rep, &msg, &len, NNG_FLAG_ALLOC);
+		nng_msg *msg = NULL;
+		int rv = nng_recvmsg(b->rep, &msg, 0);
 		if (rv == NNG_ETIMEDOUT)
 			continue;
 		if (rv != 0)
 			break;
 		struct tb_buf out;
 		tb_buf_init(&out, TB_BUS_MSG_MAX);
-		answer(b, msg, len, &out);
-		nng_free(msg, len);
-		nng_send(b->rep, out.data ? (char *)out.data : "", out.len, 0);
+		tb_bus_answer(&b->store, nng_msg_body(msg), nng_msg_len(msg), &out);
+		nng_pipe peer = nng_msg_get_pipe(msg);
+		nng_msg_free(msg);
+		reply(b, peer, &out);
 		tb_buf_fini(&out);
 	}
 	return NULL;
@@ -192,6 +219,7 @@ static int open_rep(struct tb_bus *b, const struct tb_bus_config *cfg, struct tb
 		return nng_fail(err, rv, "cannot open REP for", cfg->rep_url);
 	b->has_rep = 1;
 	nng_socket_set_ms(b->rep, NNG_OPT_RECVTIMEO, 100);
+	nng_socket_set_ms(b->rep, NNG_OPT_SENDTIMEO, TB_BUS_SEND_TIMEOUT_MS);
 	nng_socket_set_size(b->rep, NNG_OPT_RECVMAXSZ, 256);
 	rc = listen_on(b->rep, cfg->rep_url, &cfg->tls, err);
 	if (rc)
@@ -232,10 +260,11 @@ void tb_bus_close(struct tb_bus *b)
 	if (!b)
 		return;
 	atomic_store(&b->stop, 1);
-	if (b->thread_started)
-		pthread_join(b->thread, NULL);
+	/* closing first ends a receive or a send the thread is blocked in */
 	if (b->has_rep)
 		nng_close(b->rep);
+	if (b->thread_started)
+		pthread_join(b->thread, NULL);
 	if (b->has_pub)
 		nng_close(b->pub);
 	tb_store_close(&b->store);

@@ -15,6 +15,10 @@
 
 #define TB_BUS_REPLAY_MAX 256            /* receipts in one reply */
 #define TB_BUS_MSG_MAX ((size_t)4 << 20) /* bytes in one message */
+/* A replay peer that has not taken its earlier replies within this many ms is
+ * disconnected, so one client that pipelines requests without reading cannot
+ * stall the others. */
+#define TB_BUS_SEND_TIMEOUT_MS 500
 
 struct tb_bus_tls {
 	const char *cert_key_file; /* PEM: our certificate and key */
@@ -31,9 +35,13 @@ struct tb_bus_config {
 };
 
 struct tb_bus;
+struct tb_store;
 
 int tb_bus_open(struct tb_bus **out, const struct tb_bus_config *cfg, struct tb_error *err);
 void tb_bus_close(struct tb_bus *b);
+/* The REP side's answer to one request of len bytes (req may be NULL when len is
+ * 0): "ok\n" and one receipt per line, or "error: ...\n". Appends to out. */
+void tb_bus_answer(struct tb_store *st, const char *req, size_t len, struct tb_buf *out);
 /* Publish one receipt's JSON (as stored). */
 int tb_bus_publish(struct tb_bus *b, const char *json, struct tb_error *err);
 

@@ -302,6 +302,9 @@ static int run(const struct run_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	char exposed[512];
+	if (tb_store_exposed(o->store, exposed, sizeof exposed))
+		fprintf(stderr, "tradebridge run: warning: %s\n", exposed);
 	fprintf(stderr, "tradebridge run: relay running with %zu networks (store %s)\n", s->n, o->store);
 	status = TB_EXIT_OK;
 	while (!stop_flag) {

@@ -1,6 +1,7 @@
-/* Reading the relay key. Invariant: the file's mode is checked on the open
- * descriptor (no race with a chmod between stat and read), and every buffer that
- * held key material is wiped before return; errors name the file, never its text. */
+/* Reading the relay key. Invariant: the file's type and mode are checked on the
+ * open descriptor (no race with a chmod between stat and read; a FIFO is refused
+ * before any read could block), and every buffer that held key material is wiped
+ * before return; errors name the file, never its text. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 
 #include "crypto/secp256k1.h"
 #include "keyfile.h"
+#include "lib/file.h"
 #include "lib/hex.h"
 
 #define KEYFILE_MAX 256 /* 64 hex digits, an optional 0x and whitespace fit easily */
@@ -19,8 +21,6 @@ static int check_mode(int fd, const char *path, struct tb_error *err)
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return tb_error_set(err, TB_EIO, "key file %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return tb_error_set(err, TB_ECONFIG, "key file %s: not a regular file", path);
 	if (st.st_mode & 077)
 		return tb_error_set(err, TB_ECONFIG,
 		                    "key file %s: mode %04o lets group or others read it: "
@@ -76,13 +76,11 @@ int tb_keyfile_read(const char *path, uint8_t key[32], struct tb_error *err)
 {
 	char text[KEYFILE_MAX];
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return tb_error_set(err, errno == ELOOP ? TB_ECONFIG : TB_EIO,
-		                    "key file %s: %s", path,
-		                    errno == ELOOP ? "is a symbolic link: give the real path"
-		                                   : strerror(errno));
-	int rc = check_mode(fd, path, err);
+	int fd;
+	int rc = tb_file_open_regular(path, "key file", TB_FILE_NOFOLLOW, &fd, err);
+	if (rc)
+		return rc;
+	rc = check_mode(fd, path, err);
 	if (rc == 0)
 		rc = read_all(fd, text, sizeof text, &len, path, err);
 	close(fd);

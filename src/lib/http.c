@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <config.h>
+#include "lib/file.h"
 #include "lib/http.h"
 
 #define DEF_CONNECT_MS 10000L
@@ -110,7 +111,7 @@ static int check_options(const struct tb_http_options *o, struct tb_error *err)
 	if (o->ca_file && access(o->ca_file, R_OK) != 0)
 		return tb_error_set(err, TB_ECONFIG, "http: ca_file %s: cannot read: %s", o->ca_file,
 		                    strerror(errno));
-	return 0;
+	return o->ca_file ? tb_file_check_regular(o->ca_file, "http: ca_file", 0, err) : 0;
 }
 
 static void fill_defaults(struct tb_http_options *o)

@@ -3,6 +3,7 @@
  * object, then the environment; each later source replaces the earlier one.
  * On any error the caller's struct is released again, so nobody sees half a
  * configuration. Invariant: no message built here contains a SECRET's value. */
+#include "lib/file.h"
 #include "lib/options.h"
 
 #include <ctype.h>
@@ -566,7 +567,7 @@ int tb_config_read(const char *path, struct tb_json **out, struct tb_error *err)
 	struct tb_json_limits lim = {.max_bytes = TB_CONFIG_MAX_BYTES, .allow_comments = 1};
 	*out = NULL;
 	tb_buf_init(&b, TB_CONFIG_MAX_BYTES);
-	int rc = tb_buf_read_file(&b, path, err);
+	int rc = tb_file_read(&b, path, "configuration", err);
 	if (rc == 0) {
 		rc = tb_json_parse(b.data ? (const char *)b.data : "", b.len, &lim, out, err);
 		if (rc)

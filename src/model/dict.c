@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/file.h"
 #include "model/dict.h"
 
 #ifndef TB_WCODIR
@@ -97,7 +98,7 @@ static int load_file(struct tb_dict *d, const char *path, struct tb_json **out,
 {
 	struct tb_buf b;
 	tb_buf_init(&b, DICT_MAX_FILE);
-	int rc = tb_buf_read_file(&b, path, err);
+	int rc = tb_file_read(&b, path, "dictionary file", err);
 	if (!rc && (rc = tb_json_parse(b.data ? (const char *)b.data : "", b.len, NULL, out, err)))
 		tb_error_prefix(err, "%s", path);
 	tb_buf_fini(&b);

@@ -14,6 +14,7 @@
 
 #include "crypto/hash.h"
 #include "lib/buf.h"
+#include "lib/file.h"
 #include "lib/hex.h"
 #include "model/mapping.h"
 #include "model/record.h"
@@ -1210,7 +1211,7 @@ int tb_mapping_load(const char *path, struct tb_mapping **out, struct tb_error *
 	struct tb_buf b;
 	tb_buf_init(&b, MAP_MAX_FILE);
 	const char *base = strrchr(path, '/');
-	int rc = tb_buf_read_file(&b, path, err);
+	int rc = tb_file_read(&b, path, "mapping", err);
 	if (!rc)
 		rc = tb_mapping_parse(b.data ? (const char *)b.data : "", b.len, base ? base + 1 : path, out,
 		                      err);

@@ -3,11 +3,14 @@
  * Invariants: records can only be inserted (triggers refuse UPDATE and DELETE);
  * a row leaves 'pending' only through outbox_delivered (with its receipt, in the
  * caller's transaction) or outbox_fail; only this file knows SQL. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/hex.h"
 #include "store/store.h"
@@ -186,6 +189,21 @@ static int migrate(struct sq *s, struct tb_error *err)
 	return rc;
 }
 
+/* A new store holds unfiltered trade records: create it 0600 ourselves (SQLite
+ * would use 0644 less the umask), and SQLite gives its -wal and -shm files the
+ * database file's mode. An existing file is left as it is (run warns). */
+static int create_private(const char *path, struct tb_error *err)
+{
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return close(fd), 0;
+	if (errno == EEXIST)
+		return 0;
+	return tb_error_set(err, TB_EIO, "store %s: cannot create: %s", path, strerror(errno));
+}
+
 static int sq_open(const char *path, int readonly, void **state, struct tb_error *err)
 {
 	struct sq *s = calloc(1, sizeof *s);
@@ -194,8 +212,8 @@ static int sq_open(const char *path, int readonly, void **state, struct tb_error
 	/* A reader of a WAL database still writes the -shm index: open read-write and
 	 * forbid writes with query_only instead of SQLITE_OPEN_READONLY. */
 	int flags = readonly ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	int rc = 0;
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	int rc = readonly ? 0 : create_private(path, err);
+	if (rc == 0 && sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		rc = tb_error_set(err, TB_EIO, "store %s: %s", path,
 		                  s->db ? sqlite3_errmsg(s->db) : "cannot open");
 	if (rc == 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store/store.h"
 
@@ -18,6 +19,25 @@ int tb_store_open(struct tb_store *st, const char *path, int readonly, struct tb
 		return tb_error_set(err, TB_ENOTSUP, "store %s: only SQLite files are supported "
 		                    "(PostgreSQL comes later)", path);
 	return st->ops->open(path, readonly, &st->state, err);
+}
+
+int tb_store_exposed(const char *path, char *msg, size_t cap)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	if (strncmp(path, "sqlite:", 7) == 0)
+		path += 7;
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		char p[4096];
+		struct stat st;
+		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+		if (stat(p, &st) != 0 || !(st.st_mode & 077))
+			continue;
+		snprintf(msg, cap, "store file %s has mode %04o: group or others can read unfiltered "
+		         "trade records; run chmod 600 %s %s-wal %s-shm", p,
+		         (unsigned)(st.st_mode & 07777), path, path, path);
+		return 1;
+	}
+	return 0;
 }
 
 void tb_store_close(struct tb_store *st)

@@ -118,6 +118,9 @@ struct tb_store {
 /* Open the store at path ("sqlite:FILE" or a plain file name = SQLite). */
 int tb_store_open(struct tb_store *st, const char *path, int readonly, struct tb_error *err);
 void tb_store_close(struct tb_store *st);
+/* 1, with a message an operator can act on in msg, when the store file (or its
+ * -wal or -shm file) lets group or others read it; 0 otherwise. */
+int tb_store_exposed(const char *path, char *msg, size_t cap);
 
 /* The delay before attempt attempts+1: base*2^(attempts-1) capped at max, then
  * "equal jitter": half fixed, half scaled by jitter/2^32. */

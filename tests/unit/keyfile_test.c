@@ -1,5 +1,7 @@
 /* Key files: a 0600 file written like keygen's is read; a file others can read,
- * a symlink, or text that is not a key is refused without echoing the text. */
+ * a symlink, or text that is not a key is refused without echoing the text. A
+ * FIFO or a directory given as the key, the configuration, a mapping or a TLS
+ * file is refused at once, naming the path and what it is (never a hang). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,9 @@
 
 #include "crypto/secp256k1.h"
 #include "keyfile.h"
+#include "lib/http.h"
+#include "lib/options.h"
+#include "model/mapping.h"
 #include "tmpdir.h"
 
 /* A well-known example key and its address (web3.js documentation). */
@@ -106,12 +111,43 @@ static void refuses_symlink_and_garbage_without_echo(void **state)
 	assert_int_equal(tb_keyfile_read("/nonexistent/key", key, &err), TB_EIO);
 }
 
+static void refuses_fifo_and_directory_without_blocking(void **state)
+{
+	(void)state;
+	char fifo[128], msg[512];
+	uint8_t key[32];
+	struct tb_error err;
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(20); /* a read that blocks on the FIFO fails the test instead of hanging it */
+	assert_int_equal(tb_keyfile_read(fifo, key, &err), TB_ECONFIG);
+	snprintf(msg, sizeof msg, "key file %s: is a FIFO (named pipe), not a regular file", fifo);
+	assert_string_equal(err.msg, msg);
+	assert_int_equal(tb_keyfile_read(dir, key, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "is a directory"));
+
+	struct tb_json *conf = NULL;
+	assert_int_equal(tb_config_read(fifo, &conf, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "configuration"));
+	assert_non_null(strstr(err.msg, "FIFO"));
+	struct tb_mapping *m = NULL;
+	assert_int_equal(tb_mapping_load(fifo, &m, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "FIFO"));
+	struct tb_http *h = NULL;
+	struct tb_http_options o = {.timeout_ms = 1000, .ca_file = fifo};
+	assert_int_not_equal(tb_http_new(&h, &o, &err), 0);
+	assert_non_null(strstr(err.msg, "FIFO"));
+	alarm(0);
+	unlink(fifo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reads_owner_only_key),
 		cmocka_unit_test(refuses_group_or_world_readable),
 		cmocka_unit_test(refuses_symlink_and_garbage_without_echo),
+		cmocka_unit_test(refuses_fifo_and_directory_without_blocking),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
