@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
 #include "modules.h"
 #include "sharing.h"
 
 #define TB_NETWORKS_MAX 256
-#define TB_NETWORK_NAME_MAX 64
 
 static const char usage[] =
 	"usage: tradebridge check-config [-c FILE] [--json]\n"
@@ -24,7 +24,9 @@ static const char usage[] =
 	"  relay section, routes (loading their mappings), policies and MRAs; print the\n"
 	"  networks, adapters and options it resolved and, per partner network, what it\n"
 	"  will receive: record types, MRA issuers for aeo.status, dropped and hashed\n"
-	"  fields (default deny). Secrets show as [set] or [unset].\n"
+	"  fields (default deny). Secrets show as [set] or [unset]. Runs every check\n"
+	"  run makes before opening anything (key file, store folder, addresses,\n"
+	"  routes' adapters, network names), with the same messages.\n"
 	"  -c, --config FILE  the configuration; default $TRADEBRIDGE_CONFIG, else\n"
 	"                     ./tradebridge.json\n"
 	"  --json             the partners' view as one JSON object on standard output\n"
@@ -107,14 +109,6 @@ static int valid_network_name(const char *s, size_t len)
 	return 1;
 }
 
-/* "pe-cadena" -> "TRADEBRIDGE_PE_CADENA_". */
-static void network_env_prefix(const char *name, char *out, size_t size)
-{
-	snprintf(out, size, "TRADEBRIDGE_%s_", name);
-	for (char *p = out; *p; p++)
-		*p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-}
-
 static int check_network(const char *file, const struct tb_json_member *net,
                          const struct tb_modules *m, int quiet)
 {
@@ -140,7 +134,7 @@ static int check_network(const char *file, const struct tb_json_member *net,
 	}
 	char scope[TB_NETWORK_NAME_MAX + 16], prefix[TB_NETWORK_NAME_MAX + 16];
 	snprintf(scope, sizeof scope, "networks.%s", net->key);
-	network_env_prefix(net->key, prefix, sizeof prefix);
+	tb_network_env_prefix(net->key, prefix, sizeof prefix);
 	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = prefix};
 	static const char *const ignore[] = {"adapter", NULL};
 	static const struct tb_option none[] = {TB_OPT_END};
@@ -350,13 +344,8 @@ static int is_network(const struct top *t, const char *name)
 static int check_sharing(const char *file, const struct top *t, const struct tb_sharing *sh,
                          struct tb_json *view)
 {
-	for (size_t i = 0; i < sh->n_routes; i++) {
+	for (size_t i = 0; i < sh->n_routes; i++) { /* their networks: tb_config_preflight */
 		const struct tb_route_conf *r = &sh->routes[i];
-		if (!is_network(t, r->from) || !is_network(t, r->to)) {
-			fprintf(stderr, "tradebridge check-config: %s: routes[%zu]: no network named "
-			        "\"%s\" in networks\n", file, i, is_network(t, r->from) ? r->to : r->from);
-			return -1;
-		}
 		if (!tb_json_get(view, r->to) &&
 		    tb_json_object_set(view, r->to, strlen(r->to), partner_json(sh, r->to)))
 			return -1;
@@ -374,7 +363,8 @@ static int check_sharing(const char *file, const struct top *t, const struct tb_
 	return 0;
 }
 
-static int report(const char *file, const struct top *t, const struct tb_json *doc, int json)
+static int report(const char *file, const struct top *t, const struct tb_json *doc,
+                  const struct tb_modules *m, int json)
 {
 	struct tb_sharing sh;
 	struct tb_error err;
@@ -382,6 +372,21 @@ static int report(const char *file, const struct top *t, const struct tb_json *d
 		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
 		return -1;
 	}
+	const struct tb_relay_opts *ro = &sh.relay;
+	struct tb_preflight pf = {.file = file, .networks = t->networks, .sharing = &sh,
+	                          .mods = m, .store = ro->store, .key_file = ro->key_file,
+	                          .admin = ro->admin, .pub = ro->pub, .rep = ro->rep,
+	                          .tls_cert = ro->tls_cert, .tls_ca = ro->tls_ca,
+	                          .allow_remote = ro->allow_remote,
+	                          .allow_plaintext = ro->allow_plaintext};
+	if (tb_config_preflight(&pf, &err) != 0) { /* exactly what run checks before opening */
+		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
+		tb_sharing_fini(&sh);
+		return -1;
+	}
+	if (!ro->store || !ro->key_file)
+		fprintf(stderr, "tradebridge check-config: note: relay.%s is not set: run needs it "
+		        "(or its flag)\n", !ro->store ? "store" : "key_file");
 	struct tb_json *view = tb_json_new_object();
 	int rc = view ? check_sharing(file, t, &sh, view) : -1;
 	if (rc == 0 && json) {
@@ -439,10 +444,10 @@ static int check(const char *file, int json)
 		} else {
 			fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
 		}
+		rc = rc ? rc : report(file, &t, doc, m, json);
 		tb_modules_fini(m);
 		free(m);
 	}
-	rc = rc ? rc : report(file, &t, doc, json);
 	tb_options_fini(top_options, &t);
 	tb_json_free(doc);
 	return rc ? TB_EXIT_USAGE : TB_EXIT_OK;

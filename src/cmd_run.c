@@ -14,6 +14,7 @@
 #include "api.h"
 #include "bus.h"
 #include "commands.h"
+#include "config.h"
 #include "keyfile.h"
 #include "lib/num.h"
 #include "modules.h"
@@ -104,9 +105,7 @@ static int open_network(struct session *s, const char *file, const struct tb_jso
 	snprintf(o->name, sizeof o->name, "%s", m->key);
 	snprintf(scope, sizeof scope, "networks.%s", m->key);
 	/* secrets (keys, tokens) come from TRADEBRIDGE_<NETWORK>_<OPTION>, as check-config says */
-	snprintf(prefix, sizeof prefix, "TRADEBRIDGE_%s_", m->key);
-	for (char *p = prefix; *p; p++)
-		*p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+	tb_network_env_prefix(m->key, prefix, sizeof prefix);
 	o->ops = mod->ops;
 	o->conf = calloc(1, mod->ops->conf_size ? mod->ops->conf_size : 1);
 	if (!o->conf)
@@ -180,6 +179,13 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 		tb_modules_init(s->mods);
 		rc = tb_modules_open(s->mods, NULL, err);
 	}
+	struct tb_preflight pf = {.file = o->config, .networks = nets, .sharing = &s->sharing,
+	                          .mods = s->mods, .store = o->store, .key_file = o->key,
+	                          .admin = o->admin, .pub = o->pub, .rep = o->rep,
+	                          .tls_cert = o->tls_cert, .tls_ca = o->tls_ca,
+	                          .allow_remote = o->conf.allow_remote,
+	                          .allow_plaintext = o->conf.allow_plaintext};
+	rc = rc ? rc : tb_config_preflight(&pf, err); /* the checks check-config runs */
 	for (size_t i = 0; rc == 0 && i < tb_json_len(nets); i++)
 		rc = open_network(s, o->config, &nets->u.object.members[i], err);
 	rc = rc ? rc : tb_relay_new(&s->relay, &cfg, err);

@@ -586,6 +586,49 @@ static void reverse_mapped_delivery(void **state)
 	tb_json_free(doc);
 }
 
+/* docs/operations.md names the relay section's options in its "- `relay`:" item:
+ * every name there is an option (allow_remote was documented and refused), and
+ * every option is named there. */
+static void docs_and_relay_options_agree(void **state)
+{
+	(void)state;
+	char path[4096];
+	const char *src = getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".";
+	snprintf(path, sizeof path, "%s/docs/operations.md", src);
+	struct tb_buf b;
+	struct tb_error e;
+	tb_buf_init(&b, 1 << 20);
+	assert_int_equal(tb_buf_read_file(&b, path, &e), 0);
+	const char *item = strstr((const char *)b.data, "- `relay`:");
+	assert_non_null(item);
+	const char *end = strstr(item, "Any of them");
+	assert_non_null(end);
+	size_t named = 0;
+	for (const char *p = strchr(item + 10, '`'); p && p < end; p = strchr(p, '`')) {
+		const char *q = strchr(p + 1, '`');
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)(q - p - 1), p + 1);
+		p = q + 1;
+		if (strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
+			continue; /* $VARIABLES, URLs */
+		int found = 0;
+		for (const struct tb_option *o = tb_relay_options; o->name; o++)
+			found |= strcmp(o->name, name) == 0;
+		if (!found)
+			fail_msg("docs/operations.md names relay option `%s`, which does not exist", name);
+		named++;
+	}
+	for (const struct tb_option *o = tb_relay_options; o->name; o++) {
+		char quoted[80];
+		snprintf(quoted, sizeof quoted, "`%s`", o->name);
+		const char *at = strstr(item, quoted);
+		if (!at || at > end)
+			fail_msg("relay option %s is not described in docs/operations.md", o->name);
+	}
+	assert_true(named >= 15);
+	tb_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +638,7 @@ int main(void)
 		cmocka_unit_test(property_no_clear_text_leaves),
 		cmocka_unit_test(translate_validates),
 		cmocka_unit_test(reverse_mapped_delivery),
+		cmocka_unit_test(docs_and_relay_options_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

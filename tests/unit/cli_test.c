@@ -382,11 +382,13 @@ static void check_config_errors(void **state)
 	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
 }
 
-/* Two echo networks, one routed with a policy (drop, hash, MRA) and one without. */
+/* Two cadena networks (a source and destinations: check-config refuses routes
+ * that run would), one routed with a policy (drop, hash, MRA) and one without. */
+#define REG "\"registry\": \"0x5FbDB2315678afecb367f032d93F642f64180aa3\""
 static const char sharing_text[] =
-	"{\"networks\": {\"pe\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"},\n"
-	"              \"cl\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"},\n"
-	"              \"kr\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"}},\n"
+	"{\"networks\": {\"pe\": {\"adapter\": \"cadena\", \"rpc\": \"http://127.0.0.1:1\", " REG "},\n"
+	"              \"cl\": {\"adapter\": \"cadena\", \"rpc\": \"http://127.0.0.1:1\", " REG "},\n"
+	"              \"kr\": {\"adapter\": \"cadena\", \"rpc\": \"http://127.0.0.1:1\", " REG "}},\n"
 	" \"routes\": [{\"from\": \"pe\", \"to\": \"cl\", \"types\": [\"echo\"]},\n"
 	"            {\"from\": \"pe\", \"to\": \"kr\"}],\n"
 	" \"policies\": {\"cl\": {\"country\": \"CL\", \"types\": [\"aeo.status\", \"echo\",\n"
@@ -397,9 +399,10 @@ static const char sharing_text[] =
 
 static void check_config_partners(void **state)
 {
-	char *f = write_temp(sharing_text);
+	char *f = write_temp(sharing_text), cadena[4200];
 	struct run r;
-	setenv("TRADEBRIDGE_ADAPTER_PATH", echo_dir, 1);
+	snprintf(cadena, sizeof cadena, "%s/adapters/cadena/.libs", getenv("TB_BUILDDIR"));
+	setenv("TRADEBRIDGE_ADAPTER_PATH", cadena, 1);
 	/* hashed fields without a salt: refused, naming where */
 	unsetenv("TRADEBRIDGE_RELAY_HASH_SALT");
 	RUN(&r, "check-config", "-c", f);
@@ -445,6 +448,7 @@ static void check_config_partners(void **state)
 	unlink(f);
 	free(f);
 	/* a route to a network that is not configured */
+	setenv("TRADEBRIDGE_ADAPTER_PATH", echo_dir, 1);
 	f = write_temp("{\"networks\": {\"pe\": {\"adapter\": \"testecho\", \"endpoint\": \"e\"}},\n"
 	               " \"routes\": [{\"from\": \"pe\", \"to\": \"cl\"}]}\n");
 	RUN(&r, "check-config", "-c", f);
