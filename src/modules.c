@@ -1,7 +1,10 @@
 /* Adapter modules: search path, dlopen, and the checks a module must pass before
  * the relay calls into it (ABI, name, option table fits the declared struct).
- * Invariant: a module that fails any check is dlclose'd at once and never appears
- * in the loaded list; the reason, naming its file, goes to m->problems. */
+ * Invariants: a module file, and the folder it sits in, that someone other than
+ * root or this process's user could write is never dlopen'd (loading runs its
+ * constructors with the relay's key in reach); a module that fails any check is
+ * dlclose'd at once and never appears in the loaded list; the reason, naming its
+ * file, goes to m->problems. */
 #include "modules.h"
 
 #include <dirent.h>
@@ -12,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/file.h"
 
 #define TB_MODULES_MAX_ENTRIES 4096 /* directory entries looked at per directory */
 #define TB_ADAPTER_NAME_MAX 32
@@ -141,11 +147,54 @@ static int check_ops(const char *path, const struct tb_adapter_ops *ops, struct 
 	return 0;
 }
 
+/* Who may replace target (the module or its folder, as st describes it): 0, or
+ * an error naming the module's path and what to chmod. */
+static int check_owner(const char *path, const char *what, const char *target,
+                       const struct stat *st, struct tb_error *err)
+{
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return tb_error_set(err, TB_ECONFIG, "%s: %s is writable by %s (mode %04o): refused "
+		                    "before loading; run chmod go-w %s (a checkout built under a "
+		                    "group-writable umask needs it on its .libs folders too)",
+		                    path, what, (st->st_mode & S_IWOTH) ? "others" : "its group",
+		                    (unsigned)(st->st_mode & 07777), target);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return tb_error_set(err, TB_ECONFIG, "%s: %s is owned by uid %u, neither root nor this "
+		                    "process (uid %u): refused before loading", path, what,
+		                    (unsigned)st->st_uid, (unsigned)geteuid());
+	return 0;
+}
+
+/* The module file and its folder may only be changed by root or by us. */
+static int check_trusted(const char *path, struct tb_error *err)
+{
+	int fd;
+	struct tb_error ferr;
+	if (tb_file_open_regular(path, "adapter module", 0, &fd, &ferr) != 0)
+		return tb_error_set(err, TB_EINVAL, "%s: cannot load: %s", path, ferr.msg);
+	struct stat st;
+	int rc = fstat(fd, &st) == 0 ? check_owner(path, "the module file", path, &st, err)
+	                             : tb_error_set(err, TB_EIO, "%s: %s", path, strerror(errno));
+	close(fd);
+	char folder[4096];
+	const char *slash = strrchr(path, '/');
+	snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash - path) : 1,
+	         slash ? (slash == path ? "/" : path) : ".");
+	if (rc == 0 && stat(folder, &st) != 0)
+		rc = tb_error_set(err, TB_EIO, "%s: folder %s: %s", path, folder, strerror(errno));
+	if (rc == 0)
+		rc = check_owner(path, "the folder it is in", folder, &st, err);
+	return rc;
+}
+
 int tb_modules_load(struct tb_modules *m, const char *path, size_t dir, struct tb_error *err)
 {
 	if (m->len == TB_MODULES_MAX)
 		return tb_error_set(err, TB_ELIMIT, "%s: more than %d adapter modules", path,
 		                    TB_MODULES_MAX);
+	int trc = check_trusted(path, err);
+	if (trc)
+		return trc;
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *why = dlerror();

@@ -1,11 +1,18 @@
 /* JSON trees in memory: builders, look-ups, clone and free. Invariant: object keys
  * stay unique (object_set replaces an existing member in place, keeping its
- * position), and every node owns its children, so freeing the root frees all. */
+ * position), and every node owns its children, so freeing the root frees all.
+ * An object of 8 members or more keeps a hash index of its keys (SipHash-1-3
+ * with a per-process random key, so chosen names cannot collide on purpose):
+ * look-up and insertion stay O(1) however many distinct names a peer sends. */
 #include "lib/json.h"
 #include "lib/json_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#define INDEX_MIN 8 /* below this a linear scan is as fast */
 
 static struct tb_json *node_new(enum tb_json_type t)
 {
@@ -35,6 +42,7 @@ static void free_children(struct tb_json *j)
 			tb_json_free(j->u.object.members[i].value);
 		}
 		free(j->u.object.members);
+		free(j->u.object.index);
 		break;
 	default:
 		break;
@@ -152,11 +160,115 @@ int tb_json_array_push(struct tb_json *arr, struct tb_json *v)
 	return 0;
 }
 
+/* ---- key index ---------------------------------------------------------------- */
+
+static uint64_t sip_key[2];
+static pthread_once_t sip_once = PTHREAD_ONCE_INIT;
+
+static void sip_init(void)
+{
+	if (getrandom(sip_key, sizeof sip_key, 0) != (ssize_t)sizeof sip_key) {
+		/* no entropy: still a hash, only predictable */
+		sip_key[0] = (uint64_t)(uintptr_t)&sip_key ^ 0x736f6d6570736575ull;
+		sip_key[1] = (uint64_t)(uintptr_t)&sip_init ^ 0x646f72616e646f6dull;
+	}
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1, v1 = ROTL(v1, 13), v1 ^= v0, v0 = ROTL(v0, 32);                          \
+		v2 += v3, v3 = ROTL(v3, 16), v3 ^= v2;                                             \
+		v0 += v3, v3 = ROTL(v3, 21), v3 ^= v0;                                             \
+		v2 += v1, v1 = ROTL(v1, 17), v1 ^= v2, v2 = ROTL(v2, 32);                          \
+	} while (0)
+
+/* SipHash-1-3 of s under the process key. */
+static uint64_t key_hash(const char *s, size_t len)
+{
+	pthread_once(&sip_once, sip_init);
+	uint64_t v0 = sip_key[0] ^ 0x736f6d6570736575ull, v1 = sip_key[1] ^ 0x646f72616e646f6dull;
+	uint64_t v2 = sip_key[0] ^ 0x6c7967656e657261ull, v3 = sip_key[1] ^ 0x7465646279746573ull;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t full = len & ~(size_t)7;
+	for (size_t i = 0; i < full; i += 8) {
+		uint64_t m;
+		memcpy(&m, p + i, 8);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	uint64_t b = (uint64_t)len << 56;
+	for (size_t i = 0; i < (len & 7); i++)
+		b |= (uint64_t)p[full + i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static void index_put(size_t *index, size_t cap, const struct tb_json_member *m, size_t pos)
+{
+	size_t i = (size_t)key_hash(m->key, m->key_len) & (cap - 1);
+	while (index[i] != 0)
+		i = (i + 1) & (cap - 1);
+	index[i] = pos + 1;
+}
+
+/* (Re)build the index for the current members, at most half full; 0 or TB_ENOMEM. */
+static int index_build(struct tb_json *obj, size_t want)
+{
+	size_t cap = 16;
+	while (cap < 2 * want)
+		cap *= 2;
+	size_t *index = calloc(cap, sizeof *index);
+	if (index == NULL)
+		return TB_ENOMEM;
+	for (size_t i = 0; i < obj->u.object.len; i++)
+		index_put(index, cap, &obj->u.object.members[i], i);
+	free(obj->u.object.index);
+	obj->u.object.index = index;
+	obj->u.object.index_cap = cap;
+	return 0;
+}
+
+/* Record the member just appended at position len - 1. */
+static int index_add(struct tb_json *obj)
+{
+	size_t len = obj->u.object.len;
+	if (len < INDEX_MIN)
+		return 0;
+	if (obj->u.object.index == NULL || 2 * len > obj->u.object.index_cap)
+		return index_build(obj, 2 * len);
+	index_put(obj->u.object.index, obj->u.object.index_cap, &obj->u.object.members[len - 1],
+	          len - 1);
+	return 0;
+}
+
+static struct tb_json_member *index_find(const struct tb_json *obj, const char *key,
+                                         size_t key_len)
+{
+	size_t cap = obj->u.object.index_cap;
+	for (size_t i = (size_t)key_hash(key, key_len) & (cap - 1); obj->u.object.index[i] != 0;
+	     i = (i + 1) & (cap - 1)) {
+		struct tb_json_member *m = &obj->u.object.members[obj->u.object.index[i] - 1];
+		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
+			return m;
+	}
+	return NULL;
+}
+
 static struct tb_json_member *find_member(const struct tb_json *obj, const char *key,
                                           size_t key_len)
 {
 	if (obj == NULL || obj->type != TB_JSON_OBJECT)
 		return NULL;
+	if (obj->u.object.index != NULL)
+		return index_find(obj, key, key_len);
 	for (size_t i = 0; i < obj->u.object.len; i++) {
 		struct tb_json_member *m = &obj->u.object.members[i];
 		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
@@ -179,6 +291,13 @@ int tb_json_object_append(struct tb_json *obj, char *key, size_t key_len, struct
 	m->key = key;
 	m->key_len = key_len;
 	m->value = v;
+	if (index_add(obj) != 0) {
+		/* leave the object as it was: a member the index does not know would hide */
+		obj->u.object.len--;
+		free(key);
+		tb_json_free(v);
+		return TB_ENOMEM;
+	}
 	return 0;
 }
 
@@ -212,6 +331,11 @@ int tb_json_object_remove(struct tb_json *obj, const char *key)
 	size_t i = (size_t)(m - obj->u.object.members);
 	memmove(m, m + 1, (obj->u.object.len - i - 1) * sizeof *m);
 	obj->u.object.len--;
+	/* positions moved: rebuild (removal is linear anyway), or fall back to scanning */
+	if (obj->u.object.index != NULL && index_build(obj, obj->u.object.len) != 0) {
+		free(obj->u.object.index);
+		obj->u.object.index = NULL;
+	}
 	return 0;
 }
 
@@ -262,7 +386,7 @@ static struct tb_json *clone_scalar(const struct tb_json *j)
 	struct tb_json *c = node_new(j->type);
 	if (c == NULL)
 		return NULL;
-	c->u = j->u;
+	c->u = j->u; /* scalars only: an object's index is never shared */
 	if (j->type == TB_JSON_NUMBER) {
 		c->u.number.text = tb_json_memdup0(j->u.number.text, strlen(j->u.number.text));
 		if (c->u.number.text == NULL)

@@ -49,6 +49,8 @@ struct tb_json {
 		struct {
 			struct tb_json_member *members; /* in source (insertion) order */
 			size_t len, cap;
+			size_t *index; /* hash of keys to position + 1 (0 empty), from 8 members */
+			size_t index_cap;
 		} object;
 	} u;
 };

@@ -2,7 +2,10 @@
  * checked) and runs them over native or canonical trees. Invariants: a rule that
  * cannot be reversed exactly (hash, condition) is refused at load time in a mapping
  * that declares "reversible"; every run-time error reads
- * "mapping FILE: rule N (to PATH): at RECORD-PATH: what was wrong". */
+ * "mapping FILE: rule N (to PATH): at RECORD-PATH: what was wrong"; a run never
+ * builds more than twice its input's size (plus MAP_OUTPUT_SLACK), counted as
+ * each value is made, so no rule (split inside each, a large const repeated) can
+ * multiply a record into gigabytes. */
 #define _GNU_SOURCE /* memmem, timegm */
 #include <config.h>
 
@@ -22,6 +25,8 @@
 #define MAP_MAX_FILE ((size_t)4 << 20)
 #define MAP_MAX_SEGMENTS 32
 #define MAP_MAX_CONCAT 16
+#define MAP_NODE_COST 16 /* bytes a value costs beyond its text */
+#define MAP_OUTPUT_SLACK ((size_t)64 << 10)
 
 enum date_fmt { DATE_NONE, DATE_102, DATE_203, DATE_204, DATE_304, DATE_EDIFACT, DATE_ISO,
 	            DATE_EPOCH, DATE_UNIX };
@@ -75,6 +80,8 @@ struct run {
 	const struct tb_mapping_ctx *ctx;
 	struct tb_error *err;
 	struct tb_buf at; /* record path of the current item */
+	size_t budget;    /* bytes of output this run may still build */
+	size_t limit;     /* the whole budget, for the message */
 };
 
 /* ---- paths ------------------------------------------------------------------ */
@@ -522,6 +529,35 @@ static int leaf_forward(struct run *r, const struct rule *ru, const struct tb_js
 static int run_rules(struct run *r, const struct rule *rules, size_t n, const struct tb_json *in,
                      struct tb_json *out, int reverse);
 
+/* What a tree costs against the output budget: its text plus MAP_NODE_COST a value. */
+static size_t json_cost(const struct tb_json *j)
+{
+	size_t c = MAP_NODE_COST;
+	if (!j)
+		return 0;
+	if (j->type == TB_JSON_STRING)
+		c += j->u.string.len;
+	else if (j->type == TB_JSON_NUMBER)
+		c += strlen(j->u.number.text);
+	for (size_t i = 0; j->type == TB_JSON_ARRAY && i < j->u.array.len; i++)
+		c += json_cost(j->u.array.items[i]);
+	for (size_t i = 0; j->type == TB_JSON_OBJECT && i < j->u.object.len; i++)
+		c += j->u.object.members[i].key_len + json_cost(j->u.object.members[i].value);
+	return c;
+}
+
+static int charge(struct run *r, const struct rule *ru, size_t cost)
+{
+	if (cost <= r->budget) {
+		r->budget -= cost;
+		return 0;
+	}
+	return rule_error(r, ru, TB_ELIMIT, "the output would pass %zu bytes (twice the input's "
+	                  "size and %zu more): the rule multiplies its input", r->limit,
+	                  MAP_OUTPUT_SLACK);
+}
+
+
 static int when_holds(const struct rule *ru, const struct tb_json *in)
 {
 	const struct tb_json *v = path_get(in, &ru->when_path);
@@ -591,10 +627,13 @@ static int run_each(struct run *r, const struct rule *ru, const struct tb_json *
 	if (arr->type != TB_JSON_ARRAY)
 		return rule_error(r, ru, TB_EINVAL, "%s already holds a non-array", dst->text);
 	for (size_t i = 0; i < n; i++) {
+		int rc = charge(r, ru, MAP_NODE_COST);
+		if (rc)
+			return rc;
 		size_t old = at_push(r, src, v->type == TB_JSON_ARRAY ? (long)i : -1);
 		struct tb_json *item = tb_json_new_object();
-		int rc = item ? run_rules(r, ru->sub, ru->nsub, item_at(v, i), item, reverse)
-		              : rule_error(r, ru, TB_ENOMEM, "out of memory");
+		rc = item ? run_rules(r, ru->sub, ru->nsub, item_at(v, i), item, reverse)
+		          : rule_error(r, ru, TB_ENOMEM, "out of memory");
 		at_pop(r, old);
 		if (rc) {
 			tb_json_free(item);
@@ -608,8 +647,9 @@ static int run_each(struct run *r, const struct rule *ru, const struct tb_json *
 	return 0;
 }
 
-static int put(struct run *r, const struct rule *ru, struct tb_json *out, const struct path *p,
-               struct tb_json *v)
+/* Write v (already charged) at p; takes v. */
+static int put_charged(struct run *r, const struct rule *ru, struct tb_json *out,
+                       const struct path *p, struct tb_json *v)
 {
 	if (!v)
 		return rule_error(r, ru, TB_ENOMEM, "out of memory");
@@ -617,6 +657,17 @@ static int put(struct run *r, const struct rule *ru, struct tb_json *out, const 
 		return rule_error(r, ru, TB_EINVAL, "cannot write %s: a segment on the way is not an object",
 		                  p->text);
 	return 0;
+}
+
+static int put(struct run *r, const struct rule *ru, struct tb_json *out, const struct path *p,
+               struct tb_json *v)
+{
+	int rc = v ? charge(r, ru, json_cost(v) + p->n * MAP_NODE_COST) : 0;
+	if (rc) {
+		tb_json_free(v);
+		return rc;
+	}
+	return put_charged(r, ru, out, p, v);
 }
 
 static int concat_forward(struct run *r, const struct rule *ru, const struct tb_json *in,
@@ -648,16 +699,22 @@ static int split_forward(struct run *r, const struct rule *ru, const char *s, si
 	struct tb_json *arr = tb_json_new_array();
 	size_t sl = strlen(ru->split_sep);
 	const char *end = s + n;
+	int rc = 0;
 	while (arr) {
 		const char *hit = sl ? memmem(s, (size_t)(end - s), ru->split_sep, sl) : NULL;
 		const char *stop = hit ? hit : end;
+		/* charged item by item: the array never grows past the budget */
+		if ((rc = charge(r, ru, MAP_NODE_COST + (size_t)(stop - s)))) {
+			tb_json_free(arr);
+			return rc;
+		}
 		if (tb_json_array_push(arr, tb_json_new_string(s, (size_t)(stop - s))))
 			arr = NULL;
 		if (!hit)
 			break;
 		s = hit + sl;
 	}
-	return put(r, ru, out, &ru->to, arr);
+	return put_charged(r, ru, out, &ru->to, arr);
 }
 
 static int rule_forward(struct run *r, const struct rule *ru, const struct tb_json *in,
@@ -819,7 +876,10 @@ static int run_top(const struct tb_mapping *m, const struct tb_mapping_ctx *ctx,
                    const struct tb_json *in, struct tb_json **out, struct tb_error *err, int reverse)
 {
 	static const struct tb_mapping_ctx none = {NULL, 0};
-	struct run r = {m, ctx ? ctx : &none, err, {0}};
+	size_t in_cost = json_cost(in);
+	size_t limit = in_cost > (SIZE_MAX - MAP_OUTPUT_SLACK) / 2 ? SIZE_MAX
+	                                                           : 2 * in_cost + MAP_OUTPUT_SLACK;
+	struct run r = {m, ctx ? ctx : &none, err, {0}, limit, limit};
 	*out = NULL;
 	if (reverse && !m->reversible)
 		return tb_error_set(err, TB_EINVAL, "mapping %s: not declared reversible", m->name);
@@ -870,6 +930,10 @@ static int make_key(const struct tb_mapping *m, const struct tb_json *data, stru
 				                    "mapping %s: key: %s is missing in the canonical data",
 				                    m->name, tb_json_string(item));
 		}
+		if (memchr(s, 0, n))
+			return tb_error_set(err, TB_EINVAL, "mapping %s: key: %s holds a NUL byte, which "
+			                    "would cut the key short and make it collide with another",
+			                    m->name, tb_json_string(item) ? tb_json_string(item) : "const");
 		if ((i && tb_buf_puts(key, m->key_sep)) || tb_buf_append(key, s, n))
 			return tb_error_set(err, TB_ELIMIT, "mapping %s: key longer than %d bytes", m->name,
 			                    TB_RECORD_KEY_MAX);

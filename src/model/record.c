@@ -114,8 +114,10 @@ int tb_record_validate(const struct tb_dict *d, const struct tb_json *r, struct 
 	if (!rc && !type)
 		rc = tb_violations_add(v, TB_VIOL_REQUIRED, "$.type", NULL, NULL, "present (record type)");
 	if (!rc && (!tb_json_string(key) || key->u.string.len == 0 ||
-	            key->u.string.len > TB_RECORD_KEY_MAX))
-		rc = env(v, "$.key", "a non-empty string of at most 256 bytes (the business key)");
+	            key->u.string.len > TB_RECORD_KEY_MAX ||
+	            memchr(key->u.string.ptr, 0, key->u.string.len)))
+		rc = env(v, "$.key", "a non-empty string of at most 255 bytes without NUL (the business "
+		         "key)");
 	rc = rc ? rc : check_version(r, v);
 	if (!rc && tb_json_get(r, "links"))
 		rc = check_links(tb_json_get(r, "links"), v);

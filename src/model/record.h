@@ -11,7 +11,7 @@
 #include "model/dict.h"
 
 #define TB_RECORD_SCHEMA "tradebridge/1"
-#define TB_RECORD_KEY_MAX 256
+#define TB_RECORD_KEY_MAX 255 /* fits the store's key[256] with its NUL: never truncated */
 
 /* Lower-case hex SHA-256 of the record's RFC 8785 form into hex[65]. */
 int tb_record_id(const struct tb_json *record, char hex[65], struct tb_error *err);

@@ -426,6 +426,54 @@ static void want_value(const char *rules, const char *native, const char *want)
 	tb_json_free(out);
 }
 
+/* split inside each over 1 MB of commas would build a million strings per item:
+ * the run stops at twice its input's size, naming the rule, instead of taking
+ * gigabytes. */
+static void output_bounded_by_input(void **state)
+{
+	(void)state;
+	struct tb_buf native;
+	tb_buf_init(&native, 0);
+	assert_int_equal(tb_buf_puts(&native, "{\"xs\":[{\"s\":\""), 0);
+	for (int i = 0; i < 1000000; i++)
+		assert_int_equal(tb_buf_putc(&native, ','), 0);
+	assert_int_equal(tb_buf_puts(&native, "\"}]}"), 0);
+	char m[512];
+	snprintf(m, sizeof m, HEAD "{\"each\":\"xs\",\"to\":\"V\",\"rules\":[{\"from\":\"s\","
+	         "\"to\":\"p\",\"split\":\",\"}]}]}");
+	struct tb_error err = {0};
+	struct tb_json *out = apply_text(m, (const char *)native.data, NULL, &err);
+	assert_null(out);
+	assert_int_equal(err.code, TB_ELIMIT);
+	assert_non_null(strstr(err.msg, "rule 1.1 (to p)"));
+	assert_non_null(strstr(err.msg, "multiplies its input"));
+	tb_buf_fini(&native);
+	/* the same rule on an ordinary value still works */
+	want_value("{\"each\":\"xs\",\"to\":\"V\",\"rules\":[{\"from\":\"s\",\"to\":\"p\","
+	           "\"split\":\",\"}]}", "{\"xs\":[{\"s\":\"a,b\"}]}", "[{\"p\":[\"a\",\"b\"]}]");
+}
+
+/* A key value with a NUL byte would be cut short in the store into another
+ * record's key ("a\0x" and "a\0y" both "a"): refused, naming the key path. */
+static void key_with_nul_refused(void **state)
+{
+	(void)state;
+	static const char m[] = "{\"id\":\"t\",\"version\":\"1\",\"source\":\"s\","
+	                        "\"record_type\":\"aeo.status\",\"key\":[\"K\"],"
+	                        "\"rules\":[{\"from\":\"k\",\"to\":\"K\"}]}";
+	static const char native[] = "{\"k\":\"a\\u0000x\"}";
+	struct tb_mapping *map;
+	struct tb_json *in, *rec = NULL;
+	struct tb_error err;
+	assert_int_equal(tb_mapping_parse(m, strlen(m), "t.json", &map, &err), 0);
+	assert_int_equal(tb_json_parse(native, strlen(native), NULL, &in, &err), 0);
+	assert_int_equal(tb_mapping_to_record(map, NULL, in, &rec, &err), TB_EINVAL);
+	assert_null(rec);
+	assert_non_null(strstr(err.msg, "key: K holds a NUL byte"));
+	tb_json_free(in);
+	tb_mapping_free(map);
+}
+
 static void transforms_give_known_values(void **state)
 {
 	/* EDIFACT 304 with an hour offset, as in the HMRC notifications */
@@ -550,6 +598,8 @@ int main(void)
 		cmocka_unit_test(hmrc_samples_translate_and_validate),
 		cmocka_unit_test(hmrc_broken_fields_rejected),
 		cmocka_unit_test(generated_records_round_trip),
+		cmocka_unit_test(output_bounded_by_input),
+		cmocka_unit_test(key_with_nul_refused),
 		cmocka_unit_test(transforms_give_known_values),
 		cmocka_unit_test(bad_values_and_mappings_named),
 		cmocka_unit_test(reverse_writes_native_formats),

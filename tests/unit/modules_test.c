@@ -1,7 +1,8 @@
 /* Adapter modules: the test modules built beside this test are found on a path,
  * called through their ops table (tb_batch_push resolves into this program, as
  * it does into the tradebridge binary), and bad modules — another ABI, a second
- * file claiming a taken name — are refused with a message naming the file. */
+ * file claiming a taken name, a file or folder others could write, a file
+ * owned by another user — are refused with a message naming the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "lib/buf.h"
 #include "modules.h"
+#include "tmpdir.h"
 
 static char echo_dir[4096], bad_dir[4096], dup_dir[4096];
 
@@ -179,6 +184,59 @@ static void not_a_module(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/x.so: cannot load"));
 }
 
+static void copy_file(const char *from, const char *to)
+{
+	struct tb_buf b;
+	struct tb_error err;
+	tb_buf_init(&b, 0);
+	assert_int_equal(tb_buf_read_file(&b, from, &err), 0);
+	FILE *f = fopen(to, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	tb_buf_fini(&b);
+}
+
+/* A module that someone else could have replaced is refused before dlopen, with
+ * the reason and what to chmod; put right, the same file loads. */
+static void untrusted_module_refused(void **state)
+{
+	struct tb_modules *m = *state;
+	struct tb_error err;
+	char dir[64], so[128], from[4200];
+	assert_int_equal(tb_tmpdir_make(dir, sizeof dir, "tb-mod"), 0);
+	snprintf(so, sizeof so, "%s/testecho.so", dir);
+	snprintf(from, sizeof from, "%s/testecho.so", echo_dir);
+	copy_file(from, so);
+
+	assert_int_equal(chmod(so, 0666), 0);
+	assert_int_equal(tb_modules_load(m, so, 0, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "the module file is writable by others (mode 0666)"));
+	assert_non_null(strstr(err.msg, "chmod go-w"));
+	assert_int_equal(chmod(so, 0664), 0);
+	assert_int_equal(tb_modules_load(m, so, 0, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "writable by its group"));
+
+	assert_int_equal(chmod(so, 0644), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(tb_modules_load(m, so, 0, &err), TB_ECONFIG);
+	assert_non_null(strstr(err.msg, "the folder it is in is writable by others"));
+	assert_int_equal(chmod(dir, 0755), 0);
+
+	if (geteuid() == 0) { /* only root can give the file away */
+		assert_int_equal(chown(so, 4321, 4321), 0);
+		assert_int_equal(tb_modules_load(m, so, 0, &err), TB_ECONFIG);
+		assert_non_null(strstr(err.msg, "owned by uid 4321"));
+		assert_int_equal(chown(so, 0, 0), 0);
+	}
+	assert_int_equal(m->len, 0);
+	assert_int_equal(tb_modules_load(m, so, 0, &err), 0);
+	assert_non_null(tb_modules_find(m, "testecho"));
+	tb_modules_fini(m);
+	tb_modules_init(m);
+	assert_int_equal(tb_tmpdir_remove(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(same_dir_twice_and_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(path_parsing_and_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(not_a_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(untrusted_module_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
