@@ -19,6 +19,7 @@
 #include "crypto/rlp.h"
 #include "crypto/secp256k1.h"
 #include "evm.h"
+#include "lib/fault.h"
 #include "lib/hex.h"
 
 int evm_hex_fixed(const char *s, uint8_t *out, size_t n)
@@ -719,6 +720,8 @@ static int build_signed(struct evm *ev, const uint8_t to[20], const uint8_t *dat
 		char num[32];
 		int n = snprintf(num, sizeof(num), "%" PRIu64 "\n", tx.nonce + 1);
 		rc = write_atomic(npath, num, (size_t)n, err);
+		if (rc == 0) /* test-only: die with the nonce spent, the signed bytes not kept */
+			tb_fault_point("evm.nonce-spent");
 	}
 	tb_ethtx_fini(&tx);
 	return rc;
@@ -799,6 +802,8 @@ int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t l
 		rc = build_signed(ev, to, data, len, &raw, err);
 		if (rc == 0 && jpath[0])
 			rc = write_atomic(jpath, raw.data, raw.len, err);
+		if (rc == 0) /* test-only: die with the transaction journalled, not sent */
+			tb_fault_point("evm.before-send");
 	}
 	if (rc == 0 && !fresh && known_hash(ev, &raw, ref) == 1)
 		; /* sent before and the node has it: sending again could only do harm */
