@@ -31,7 +31,7 @@ const SCENARIOS = ['kills', 'fault-window', 'outage', 'remove-network', 'broken-
 const DEFAULTS = {
   seed: String(Date.now() % 1000000000), certs: 40, rate: 6, stream: 20, kills: 6, 'kill-gap': '1500-4000',
   outage: 12, 'reorg-depth': 4, calm: 30, drain: 180, stall: 8, scenarios: SCENARIOS.join(','),
-  'not-enabled': '', resume: 'cursor reset {network} --to {block} -c {config}', keep: '0',
+  'not-enabled': '', resume: 'cursor reset -s {store} {network} --to {block}', keep: '0',
 };
 
 function parseArgs(argv) {
@@ -552,11 +552,26 @@ async function outagePhase(run) {
   await sleep(3000);
 }
 
+// After a SIGHUP: the relay's first line about it, or its exit (null after ms).
+async function hupAnswer(run, from, ms) {
+  const end = now() + ms;
+  const about = /SIGHUP|configuration|relay\.json/i;
+  while (now() < end) {
+    const l = run.relay.lines.find((x) => x.t >= from && !x.text.startsWith('[chaos]') && about.test(x.text));
+    if (l || !run.relay.alive()) return l || { text: '(exited)' };
+    await sleep(100);
+  }
+  return null;
+}
+
 async function removeNetworkPhase(run) {
   const rows = storeRows(run)['co-cadena'] || {};
   run.writeConfig(JSON.stringify(run.config(false), null, 1));
   run.goodConfig = fs.readFileSync(run.configPath, 'utf8');
+  const from = now();
   run.relay.hup();
+  const said = await hupAnswer(run, from, 90000);
+  if (!said) run.note('remove-network', false, 'no answer to SIGHUP within 90 s');
   await sleep(3000);
   run.note('remove-network', (rows.pending || 0) > 0, `${rows.pending || 0} rows for co-cadena ` +
     'were pending when SIGHUP removed it (their fate is judged at the end)');
@@ -568,12 +583,13 @@ async function brokenSighupPhase(run) {
   run.writeConfig(good.slice(0, Math.floor(good.length / 2))); // a half-written file
   const from = now();
   run.relay.hup();
-  await sleep(3000);
+  const said = await hupAnswer(run, from, 90000);
+  await sleep(2000);
   const alive = run.relay.alive();
-  const said = run.relay.lines.filter((l) => l.t >= from && !l.text.startsWith('[chaos]'));
-  run.note('broken-sighup', alive && said.length > 0, alive
-    ? `still running on the old configuration; it said: ${said.length ? said[0].text : '(nothing)'}`
-    : `the relay stopped (${JSON.stringify(run.relay.exits[run.relay.exits.length - 1])})`);
+  const x = run.relay.exits[run.relay.exits.length - 1];
+  run.note('broken-sighup', alive && !!said, alive
+    ? `still running on the old configuration; it said: ${said ? said.text : '(nothing within 90 s)'}`
+    : `the relay stopped with exit code ${x && x.code}, signal ${x && x.signal}; it said: ${said ? said.text : '(nothing)'}`);
   run.writeConfig(good);
   await run.keepUp();
 }
