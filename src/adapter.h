@@ -47,6 +47,9 @@ struct tb_batch {
 	struct tb_native *items;
 	size_t len, cap;
 	struct tb_cursor next; /* the cursor to store once every item is safely kept */
+	int64_t behind;        /* units (blocks, messages) ready at the source past the cursor
+	                        * polled from, this batch included; -1 (as the relay sets it) =
+	                        * unknown. Shown as the source-lag metric. */
 };
 
 struct tb_proof {
@@ -79,6 +82,9 @@ struct tb_adapter_ops {
 	const struct tb_option *options; /* ends with TB_OPT_END */
 	size_t conf_size;        /* size of the struct the options fill */
 	int (*open)(const struct tb_network *net, void **state, struct tb_error *err);
+	/* TB_EREORG: the source no longer has the history `from` points into (the message
+	 * names what changed); the relay then looks for the newest stored cursor that poll
+	 * still accepts. */
 	int (*poll)(void *state, const struct tb_cursor *from, struct tb_batch *out,
 	            struct tb_error *err);
 	int (*verify)(void *state, const struct tb_native *rec, struct tb_proof *out,

@@ -1,8 +1,9 @@
 /* tradebridge run: the relay in the foreground. Loads the adapters, opens every
  * configured network, and steps the loop until SIGTERM/SIGINT (the current step
  * finishes: nothing is cut mid-transaction); SIGHUP re-reads the configuration
- * and reopens the networks, keeping the old ones if the new file is unusable.
- * Invariant: start-up refuses a key file others can read before anything opens. */
+ * and reopens the networks, keeping the running ones if the new file is unusable.
+ * Invariants: start-up refuses a key file others can read before anything opens;
+ * the exit status is 0 only for a stop asked by a signal. */
 #include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "bus.h"
 #include "commands.h"
 #include "keyfile.h"
+#include "lib/log.h"
 #include "modules.h"
 #include "relay.h"
 #include "sharing.h"
@@ -36,6 +38,7 @@ static const char usage[] =
 struct run_opts {
 	const char *config, *store, *key, *admin, *pub, *rep, *tls_cert, *tls_ca;
 	int idle_ms;
+	struct tb_log *log;        /* the relay's faults, stalls and re-orgs */
 	struct tb_relay_opts conf; /* the configuration's relay section, for what flags leave */
 };
 
@@ -170,7 +173,8 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 		.store_path = o->store,
 		.retry = {.max_attempts = (int)ro->max_attempts, .base_ms = ro->backoff_base_ms,
 		          .max_ms = ro->backoff_max_ms},
-		.claim_max = (size_t)ro->claim_max, .outbox_high_water = ro->outbox_high_water};
+		.claim_max = (size_t)ro->claim_max, .outbox_high_water = ro->outbox_high_water,
+		.log = o->log, .log_every_ms = ro->log_every_ms, .reorg_auto = ro->reorg_auto_resume};
 	memcpy(cfg.key, key, 32);
 	s->mods = rc ? NULL : malloc(sizeof *s->mods);
 	if (rc == 0 && !s->mods)
@@ -217,6 +221,12 @@ static int metrics(void *ctx, struct tb_buf *out, struct tb_error *err)
 	return tb_relay_metrics_text(s->relay, out, err);
 }
 
+static const char *not_ready(void *ctx)
+{
+	struct session *s = ctx;
+	return tb_relay_not_ready(s->relay);
+}
+
 static int api_start(struct services *sv, struct session *s, const struct run_opts *o,
                      struct tb_error *err)
 {
@@ -226,7 +236,7 @@ static int api_start(struct services *sv, struct session *s, const struct run_op
 		return 0;
 	}
 	struct tb_api_config ac = {.listen = o->admin, .token = token, .store_path = o->store,
-	                           .ctx = s, .metrics = metrics};
+	                           .ctx = s, .metrics = metrics, .not_ready = not_ready};
 	int rc = tb_api_start(&sv->api, &ac, err);
 	if (rc == 0)
 		fprintf(stderr, "tradebridge run: admin API on port %d\n", tb_api_port(sv->api));
@@ -246,22 +256,27 @@ static int services_start(struct services *sv, struct session *s, const struct r
 	return rc ? rc : api_start(sv, s, o, err);
 }
 
-/* Reopen in place: adapters may keep pointers into the session (network names). */
-static void reload(struct session *s, const struct run_opts *o, const uint8_t key[32],
+/* Open the new configuration beside the running one (a second store connection,
+ * a second set of adapters: nothing runs meanwhile, the loop is this thread) and
+ * switch only once all of it opened; an unusable file leaves the running one as it
+ * was. Sessions live on the heap: adapters keep pointers into theirs. */
+static void reload(struct session **cur, const struct run_opts *o, const uint8_t key[32],
                    struct services *sv)
 {
 	struct tb_error err;
 	reload_flag = 0;
-	/* Close first: the same store and adapters cannot be open twice; the admin
-	 * API reads the relay's counters, so it stops while the relay is rebuilt. */
-	tb_api_stop(sv->api);
-	sv->api = NULL;
-	session_close(s);
-	if (session_open(s, o, key, &err) != 0) {
-		fprintf(stderr, "tradebridge run: SIGHUP: %s; stopping (the store is intact)\n", err.msg);
-		stop_flag = 1;
+	struct session *s = calloc(1, sizeof *s);
+	if (!s || session_open(s, o, key, &err) != 0) {
+		fprintf(stderr, "tradebridge run: SIGHUP: %s: %s; the running configuration stays\n",
+		        o->config, s ? err.msg : "out of memory");
+		free(s);
 		return;
 	}
+	tb_api_stop(sv->api); /* it reads the old relay's counters */
+	sv->api = NULL;
+	session_close(*cur);
+	free(*cur);
+	*cur = s;
 	if (sv->bus)
 		tb_relay_on_receipt(s->relay, publish, sv->bus);
 	if (api_start(sv, s, o, &err) != 0)
@@ -278,6 +293,11 @@ static int run(const struct run_opts *o)
 		fprintf(stderr, "tradebridge run: %s\n", err.msg);
 		return TB_EXIT_USAGE;
 	}
+	struct tb_log log;
+	struct run_opts ro = *o;
+	tb_log_init(&log, stderr, "relay", TB_LOG_INFO, TB_LOG_TEXT);
+	ro.log = &log;
+	o = &ro;
 	struct session *s = calloc(1, sizeof *s);
 	int status = TB_EXIT_USAGE;
 	if (!s) {
@@ -300,11 +320,11 @@ static int run(const struct run_opts *o)
 	while (!stop_flag) {
 		size_t work = 0;
 		if (reload_flag) {
-			reload(s, o, key, &sv);
+			reload(&s, o, key, &sv);
 			continue;
 		}
-		if (tb_relay_step(s->relay, &work, &err) != 0)
-			fprintf(stderr, "tradebridge run: %s\n", err.msg); /* retried next step */
+		/* A failed step is retried; the relay logged it (rate-limited) where it happened. */
+		tb_relay_step(s->relay, &work, &err);
 		if (work == 0 && !stop_flag && !reload_flag) {
 			struct timespec ts = {o->idle_ms / 1000, (long)(o->idle_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);

@@ -2,7 +2,8 @@
  * API) only read the counters, under the mutex. Invariants: a batch's records,
  * outbox rows and cursor commit together or not at all; a destination gets the
  * same idempotency key on every attempt; INVALID records (a failed proof, or a
- * translate hook's TB_EINVAL) are kept with their reasons, never routed. */
+ * translate hook's TB_EINVAL or TB_ELIMIT) are kept with their reasons, never
+ * routed. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,11 +16,23 @@
 #include "lib/hex.h"
 #include "relay.h"
 
+/* A fault that repeats (a source down, a full disk) is logged when it starts or
+ * changes kind, then at most once per log_every_ms with how often it came back
+ * meanwhile; its end is logged too. Only the loop thread touches one. */
+struct fault {
+	int code;            /* 0: not failing */
+	int64_t since_ms, logged_ms;
+	uint64_t count, unlogged;
+};
+
 struct net {
 	char name[64];
 	const struct tb_adapter_ops *ops;
 	void *state;
-	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed;
+	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed, ingest_errors;
+	int64_t lag;               /* units ready at the source past the cursor; -1 = unknown */
+	struct fault ingest_fault, deliver_fault;
+	struct tb_cursor reorg_at; /* the dropped cursor a re-org was handled for */
 };
 
 struct route {
@@ -42,7 +55,14 @@ struct tb_relay {
 	struct tb_relay_hooks hooks;
 	tb_relay_receipt_fn on_receipt;
 	void *on_receipt_ctx;
+	struct tb_log *log, own_log;
+	int64_t log_every_ms;
+	int reorg_auto;
+	int store_rc;       /* the first store failure of the current ingest or round */
+	struct fault store_fault, round_fault;
 	pthread_mutex_t mu; /* guards what follows */
+	int store_down;
+	uint64_t store_errors;
 	int64_t pending, dead_total, receipts;
 	uint64_t latency[TB_RELAY_LATENCY_BUCKETS];
 	double latency_sum_s;
@@ -71,6 +91,13 @@ static void defaults(struct tb_relay *r, const struct tb_relay_config *cfg)
 	if (r->claim_max > 1024)
 		r->claim_max = 1024;
 	r->high_water = cfg->outbox_high_water > 0 ? cfg->outbox_high_water : 10000;
+	r->log_every_ms = cfg->log_every_ms > 0 ? cfg->log_every_ms : 60000;
+	r->reorg_auto = cfg->reorg_auto;
+	r->log = cfg->log;
+	if (!r->log) {
+		tb_log_init(&r->own_log, stderr, "relay", TB_LOG_INFO, TB_LOG_AUTO);
+		r->log = &r->own_log;
+	}
 }
 
 int tb_relay_new(struct tb_relay **out, const struct tb_relay_config *cfg, struct tb_error *err)
@@ -125,6 +152,7 @@ int tb_relay_add_network(struct tb_relay *r, const char *name, const struct tb_a
 		                    "already used", name);
 	struct net *n = &r->nets[r->n_nets++];
 	memset(n, 0, sizeof *n);
+	n->lag = -1;
 	strcpy(n->name, name);
 	n->ops = ops;
 	n->state = state;
@@ -159,6 +187,73 @@ void tb_relay_on_receipt(struct tb_relay *r, tb_relay_receipt_fn fn, void *ctx)
 struct tb_store *tb_relay_store(struct tb_relay *r)
 {
 	return &r->store;
+}
+
+/* --- faults ------------------------------------------------------------------ */
+
+static void fault_note(struct tb_relay *r, struct fault *f, enum tb_log_level level,
+                       const char *event, const char *network, const struct tb_error *e)
+{
+	int64_t now = tb_relay_now_ms();
+	f->count++;
+	if (f->code == e->code && now - f->logged_ms < r->log_every_ms) {
+		f->unlogged++;
+		return;
+	}
+	if (f->code == 0)
+		f->since_ms = now;
+	tb_log_emit(r->log, level, event, TB_LOG_FIELDS(TB_LF_STR("network", network),
+	            TB_LF_STR("cause", e->msg), TB_LF_STR("kind", tb_strerror(e->code)),
+	            TB_LF_INT("failing_for_ms", now - f->since_ms),
+	            TB_LF_INT("repeated_since_last_line", (long long)f->unlogged)));
+	f->code = e->code;
+	f->logged_ms = now;
+	f->unlogged = 0;
+}
+
+static void fault_clear(struct tb_relay *r, struct fault *f, const char *event,
+                        const char *network)
+{
+	if (f->code == 0)
+		return;
+	tb_log_emit(r->log, TB_LOG_INFO, event, TB_LOG_FIELDS(TB_LF_STR("network", network),
+	            TB_LF_INT("failures", (long long)f->count),
+	            TB_LF_INT("failed_for_ms", tb_relay_now_ms() - f->since_ms)));
+	memset(f, 0, sizeof *f);
+}
+
+/* Remember the first store failure of this ingest or round (returns rc). */
+static int sto(struct tb_relay *r, int rc)
+{
+	if (rc && !r->store_rc)
+		r->store_rc = rc;
+	return rc;
+}
+
+/* After an ingest or a delivery round: a store failure marks the relay not ready
+ * until a later write commits (a step that wrote nothing proves nothing). */
+static void store_health(struct tb_relay *r, int rc, int wrote, const char *network,
+                         const struct tb_error *e)
+{
+	int failed = rc != 0 && rc == r->store_rc && rc != TB_EUNAVAIL;
+	int healed = rc == 0 && wrote;
+	pthread_mutex_lock(&r->mu);
+	r->store_down = failed ? 1 : healed ? 0 : r->store_down;
+	r->store_errors += failed;
+	pthread_mutex_unlock(&r->mu);
+	if (failed)
+		fault_note(r, &r->store_fault, TB_LOG_ERROR, "store cannot be written; retrying",
+		           network, e);
+	else if (healed)
+		fault_clear(r, &r->store_fault, "store writable again", network);
+}
+
+const char *tb_relay_not_ready(struct tb_relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	int down = r->store_down;
+	pthread_mutex_unlock(&r->mu);
+	return down ? "the store cannot be written (see the log and /metrics)" : NULL;
 }
 
 /* --- ingest ------------------------------------------------------------------ */
@@ -247,8 +342,8 @@ static int route_record(struct tb_relay *r, int from, int64_t rec_id, const stru
 		if (rc == 0 && out)
 			rc = canonical_text(out, payload, err);
 		if (rc == 0 && out) {
-			rc = r->store.ops->outbox_add(r->store.state, rec_id, dest,
-			                              (const char *)payload->data, now, err);
+			rc = sto(r, r->store.ops->outbox_add(r->store.state, rec_id, dest,
+			                                     (const char *)payload->data, now, err));
 			(*added)++;
 		}
 		tb_json_free(out);
@@ -259,6 +354,7 @@ static int route_record(struct tb_relay *r, int from, int64_t rec_id, const stru
 }
 
 struct ingest_tally {
+	int committed; /* the batch was written (the store took a write) */
 	size_t taken;
 	uint64_t valid, invalid;
 	int64_t added;
@@ -279,7 +375,10 @@ static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
 		                        : default_translate(n->name, in, p, &canon);
 	else if (in->doc)
 		canon = tb_json_clone(in->doc); /* INVALID: kept as seen, with the reason */
-	if (rc == TB_EINVAL) { /* proven but untranslatable: kept with why, never routed */
+	/* Proven but untranslatable, or past a per-record bound (versions of one key): a
+	 * property of this record, so it is kept with why and never routed, and the batch
+	 * and cursor go on; only faults that may clear (store, peers) hold the batch. */
+	if (rc == TB_EINVAL || rc == TB_ELIMIT) {
 		q.verdict = TB_INVALID;
 		snprintf(q.reason, sizeof q.reason, "%s", err->msg);
 		if (!canon && in->doc)
@@ -294,7 +393,7 @@ static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
 	int created = 0;
 	if (rc == 0) {
 		fill_record(&rec, n, in, p, canon, &body);
-		rc = r->store.ops->record_put(r->store.state, &rec, &created, err);
+		rc = sto(r, r->store.ops->record_put(r->store.state, &rec, &created, err));
 	}
 	if (rc == 0 && p->verdict == TB_VALID)
 		rc = route_record(r, ni, rec.id, canon, &payload, tb_relay_now_ms(), &t->added, err);
@@ -309,15 +408,25 @@ static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
 	return rc;
 }
 
-/* Verify and keep every item; TB_EUNAVAIL when one is UNKNOWN (retry the batch). */
+/* Verify and keep every item; TB_EUNAVAIL when one is UNKNOWN (retry the batch). An
+ * item whose place at the source is already stored (and not retracted) is not taken
+ * twice: a cursor moved back by an operator re-reads history without duplicates. */
 static int keep_batch(struct tb_relay *r, int ni, const struct tb_batch *b,
                       struct ingest_tally *t, struct tb_error *err)
 {
 	struct net *n = &r->nets[ni];
 	for (size_t i = 0; i < b->len; i++) {
 		struct tb_proof p;
+		int taken = 0;
+		int rc = sto(r, r->store.ops->record_taken(r->store.state, n->name, b->items[i].locator,
+		                                           &taken, err));
+		if (rc || taken) {
+			if (rc)
+				return rc;
+			continue;
+		}
 		memset(&p, 0, sizeof p);
-		int rc = n->ops->verify(n->state, &b->items[i], &p, err);
+		rc = n->ops->verify(n->state, &b->items[i], &p, err);
 		if (rc == 0 && p.verdict == TB_UNKNOWN)
 			rc = tb_error_set(err, TB_EUNAVAIL, "%s: %s: verification UNKNOWN: %s", n->name,
 			                  b->items[i].locator, p.reason);
@@ -340,6 +449,72 @@ static int below_high_water(struct tb_relay *r)
 	return ok;
 }
 
+/* Keep batch b polled from cur in one transaction with the cursor it ends at. */
+static int commit_batch(struct tb_relay *r, int ni, const struct tb_cursor *cur,
+                        const struct tb_batch *b, struct ingest_tally *t, struct tb_error *err)
+{
+	struct net *n = &r->nets[ni];
+	int rc = sto(r, r->store.ops->begin(r->store.state, err));
+	if (rc)
+		return rc;
+	rc = keep_batch(r, ni, b, t, err);
+	if (rc == 0) {
+		rc = tb_store_cursor_advance(&r->store, n->name, cur, &b->next, err);
+		if (rc != TB_EUNAVAIL) /* TB_EUNAVAIL: moved by cursor reset, not a store fault */
+			sto(r, rc);
+	}
+	rc = rc ? rc : sto(r, r->store.ops->commit(r->store.state, err));
+	if (rc)
+		r->store.ops->rollback(r->store.state);
+	t->committed = rc == 0;
+	return rc;
+}
+
+static int on_reorg(struct tb_relay *r, int ni, const struct tb_cursor *cur,
+                    struct ingest_tally *t, struct tb_error *err);
+
+static int poll_and_keep(struct tb_relay *r, int ni, struct ingest_tally *t, struct tb_error *err)
+{
+	struct net *n = &r->nets[ni];
+	struct tb_cursor cur;
+	struct tb_batch b;
+	memset(&b, 0, sizeof b);
+	b.behind = -1;
+	int rc = sto(r, r->store.ops->cursor_get(r->store.state, n->name, &cur, err));
+	rc = rc ? rc : n->ops->poll(n->state, &cur, &b, err);
+	if (rc == TB_EREORG) {
+		tb_batch_fini(&b);
+		return on_reorg(r, ni, &cur, t, err);
+	}
+	if (rc == 0)
+		memset(&n->reorg_at, 0, sizeof n->reorg_at);
+	if (rc == 0) {
+		pthread_mutex_lock(&r->mu);
+		n->lag = b.behind;
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (rc == 0 && (b.len > 0 || strcmp(b.next.value, cur.value) != 0))
+		rc = commit_batch(r, ni, &cur, &b, t, err);
+	tb_batch_fini(&b);
+	return rc;
+}
+
+/* Every failure is logged (rate-limited per network and kind); store failures once
+ * for the relay, and they make it not ready until a write succeeds again. */
+static void ingest_outcome(struct tb_relay *r, struct net *n, int rc, int wrote,
+                           const struct tb_error *err)
+{
+	store_health(r, rc, wrote, n->name, err);
+	if (rc == 0)
+		fault_clear(r, &n->ingest_fault, "ingest resumed", n->name);
+	else if (rc == TB_EREORG)
+		fault_note(r, &n->ingest_fault, TB_LOG_ERROR, "ingest stopped by a re-org", n->name,
+		           err);
+	else if (rc != r->store_rc || rc == TB_EUNAVAIL)
+		fault_note(r, &n->ingest_fault, rc == TB_EUNAVAIL ? TB_LOG_WARN : TB_LOG_ERROR,
+		           "ingest stalled; retrying", n->name, err);
+}
+
 int tb_relay_ingest(struct tb_relay *r, const char *network, size_t *taken, struct tb_error *err)
 {
 	int ni = find_net(r, network);
@@ -349,25 +524,10 @@ int tb_relay_ingest(struct tb_relay *r, const char *network, size_t *taken, stru
 	if (!below_high_water(r))
 		return 0; /* backpressure: let delivery catch up */
 	struct net *n = &r->nets[ni];
-	struct tb_cursor cur;
-	struct tb_batch b;
-	memset(&b, 0, sizeof b);
-	int rc = r->store.ops->cursor_get(r->store.state, n->name, &cur, err);
-	rc = rc ? rc : n->ops->poll(n->state, &cur, &b, err);
-	if (rc == 0 && b.len == 0 && strcmp(b.next.value, cur.value) == 0) {
-		tb_batch_fini(&b);
-		return 0;
-	}
 	struct ingest_tally t = {0};
-	rc = rc ? rc : r->store.ops->begin(r->store.state, err);
-	if (rc == 0) {
-		rc = keep_batch(r, ni, &b, &t, err);
-		rc = rc ? rc : r->store.ops->cursor_set(r->store.state, n->name, &b.next, err);
-		rc = rc ? rc : r->store.ops->commit(r->store.state, err);
-		if (rc)
-			r->store.ops->rollback(r->store.state);
-	}
-	tb_batch_fini(&b);
+	r->store_rc = 0;
+	int rc = poll_and_keep(r, ni, &t, err);
+	ingest_outcome(r, n, rc, t.committed, err);
 	pthread_mutex_lock(&r->mu);
 	if (rc == 0) {
 		n->ingested += t.taken;
@@ -375,8 +535,9 @@ int tb_relay_ingest(struct tb_relay *r, const char *network, size_t *taken, stru
 		n->invalid += t.invalid;
 		r->pending += t.added;
 		*taken = t.taken;
-	} else if (rc == TB_EUNAVAIL) {
-		n->unknown++;
+	} else {
+		n->ingest_errors++;
+		n->unknown += rc == TB_EUNAVAIL;
 	}
 	pthread_mutex_unlock(&r->mu);
 	return rc;
@@ -406,6 +567,7 @@ static void observe_latency(struct tb_relay *r, int64_t ms)
 struct outcome {
 	enum { OUT_CONFIRMED, OUT_PENDING, OUT_FAILED } kind;
 	int permanent;
+	int code;                  /* OUT_FAILED: the TB_E* kind of failure (for the log) */
 	char txref[256];           /* OUT_PENDING: what to confirm next time */
 	struct net *dst;
 	char why[TB_ERROR_MAX];
@@ -417,7 +579,7 @@ static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, con
 {
 	struct tb_store_record rec;
 	memset(out, 0, sizeof *out);
-	int rc = r->store.ops->record_get(r->store.state, row->record, &rec, err);
+	int rc = sto(r, r->store.ops->record_get(r->store.state, row->record, &rec, err));
 	if (rc)
 		return rc;
 	snprintf(out->record, sizeof out->record, "%s", rec.record_id);
@@ -462,12 +624,14 @@ static int attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct o
 	if (rc != 0) {
 		o->kind = OUT_FAILED;
 		o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
+		o->code = rc;
 		snprintf(o->why, sizeof o->why, "%s", aerr.msg);
 	} else if (st.state == TB_PENDING) {
 		o->kind = OUT_PENDING; /* confirmed again later, not resubmitted */
 		snprintf(o->txref, sizeof o->txref, "%s", ref.ref);
 	} else if (st.state == TB_FAILED) {
 		o->kind = OUT_FAILED;
+		o->code = TB_EINVAL;
 		snprintf(o->why, sizeof o->why, "%s", st.reason[0] ? st.reason : "failed at the "
 		         "destination");
 	} else {
@@ -531,6 +695,15 @@ static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
+	for (size_t i = 0; i < n; i++) { /* every failed attempt is logged, rate-limited */
+		struct tb_error e = {.code = outs[i].code};
+		snprintf(e.msg, sizeof e.msg, "%s", outs[i].why);
+		if (outs[i].kind == OUT_FAILED)
+			fault_note(r, &outs[i].dst->deliver_fault, TB_LOG_WARN, "delivery failing; "
+			           "retrying with backoff", outs[i].dst->name, &e);
+		else if (outs[i].kind == OUT_CONFIRMED)
+			fault_clear(r, &outs[i].dst->deliver_fault, "delivery resumed", outs[i].dst->name);
+	}
 	for (size_t i = 0; r->on_receipt && i < n; i++) {
 		if (outs[i].kind != OUT_CONFIRMED)
 			continue;
@@ -549,12 +722,20 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 	struct outcome *outs = calloc(r->claim_max, sizeof *outs);
 	size_t n = 0;
 	*delivered = 0;
-	int rc = (rows && outs) ? r->store.ops->outbox_claim(r->store.state, now_ms, r->lease_ms,
-	                                                     rows, r->claim_max, &n, err)
+	r->store_rc = 0;
+	int rc = (rows && outs) ? sto(r, r->store.ops->outbox_claim(r->store.state, now_ms,
+	                                                            r->lease_ms, rows, r->claim_max,
+	                                                            &n, err))
 	                        : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = attempt(r, &rows[i], &outs[i], err);
-	rc = rc ? rc : record_round(r, rows, outs, n, now_ms, err);
+	rc = rc ? rc : sto(r, record_round(r, rows, outs, n, now_ms, err));
+	store_health(r, rc, n > 0, "-", err);
+	if (rc && rc != r->store_rc)
+		fault_note(r, &r->round_fault, TB_LOG_ERROR, "delivery round failed; retrying", "-",
+		           err);
+	else if (rc == 0)
+		fault_clear(r, &r->round_fault, "delivery rounds resumed", "-");
 	if (rc == 0) {
 		publish_round(r, rows, outs, n, now_ms);
 		for (size_t i = 0; i < n; i++)
@@ -567,12 +748,186 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 	return rc;
 }
 
+/* --- deep re-org -------------------------------------------------------------- */
+
+#define REORG_WALK 256 /* stored cursors tried, newest first, for the common ancestor */
+#define RETRACT_CHUNK 64
+
+/* The newest stored cursor the source still has: the first one its poll accepts. */
+static int find_ancestor(struct tb_relay *r, struct net *n, struct tb_cursor_mark *anc,
+                         int *found, struct tb_error *err)
+{
+	struct tb_cursor_mark *h = calloc(REORG_WALK, sizeof *h);
+	size_t k = 0;
+	*found = 0;
+	int rc = h ? sto(r, r->store.ops->cursor_history(r->store.state, n->name, h, REORG_WALK, &k,
+	                                                 err))
+	           : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	for (size_t i = 0; rc == 0 && !*found && i < k; i++) {
+		struct tb_batch b;
+		memset(&b, 0, sizeof b);
+		int prc = n->ops->poll(n->state, &h[i].cursor, &b, err);
+		tb_batch_fini(&b);
+		if (prc == 0) {
+			*anc = h[i];
+			*found = 1;
+		} else if (prc != TB_EREORG) {
+			rc = prc; /* cannot tell now: tried again next step */
+		}
+	}
+	free(h);
+	return rc;
+}
+
+/* Blocks (or messages) between two cursors that start with their position; -1 if not. */
+static long long cursor_distance(const char *later, const char *earlier)
+{
+	char *e1, *e2;
+	long long a = strtoll(later, &e1, 10), b = strtoll(earlier, &e2, 10);
+	return e1 == later || e2 == earlier ? -1 : a - b;
+}
+
+struct retracted_set {
+	struct tb_retraction res;
+	struct tb_receipt *rs; /* retraction receipts written, for the bus */
+	size_t n;
+};
+
+/* One chunk: mark, retire, and write a retraction receipt per delivered row. */
+static int retract_chunk(struct tb_relay *r, struct net *n, int64_t after, const char *reason,
+                         struct retracted_set *out, size_t *k, struct tb_error *err)
+{
+	struct tb_outbox_row rows[RETRACT_CHUNK];
+	int64_t ids[RETRACT_CHUNK];
+	struct tb_retraction part = {0};
+	struct tb_receipt *more = realloc(out->rs, (out->n + RETRACT_CHUNK) * sizeof *more);
+	if (!more)
+		return tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	out->rs = more;
+	*k = 0;
+	int rc = sto(r, r->store.ops->retract(r->store.state, n->name, after, reason,
+	                                      tb_relay_now_ms(), &part, rows, RETRACT_CHUNK, k, err));
+	out->res.records += part.records;
+	out->res.dead += part.dead;
+	struct tb_receipt *rs = out->rs + out->n;
+	for (size_t i = 0; rc == 0 && i < *k; i++) {
+		ids[i] = rows[i].id;
+		rc = fill_receipt(r, &rows[i], rows[i].txref, &rs[i], err);
+		snprintf(rs[i].status, sizeof rs[i].status, "retracted-at-source");
+	}
+	rc = rc ? rc : sto(r, tb_store_append_status(&r->store, ids, rs, *k, r->key, err));
+	for (size_t i = 0; i < *k; i++)
+		tb_outbox_row_fini(&rows[i]);
+	if (rc == 0)
+		out->n += *k;
+	return rc;
+}
+
+/* In one transaction: everything taken after the ancestor is marked, and with
+ * automatic resumption the cursor goes back to it. */
+static int retract_after(struct tb_relay *r, struct net *n, const struct tb_cursor_mark *anc,
+                         const char *reason, struct retracted_set *out, struct tb_error *err)
+{
+	int rc = sto(r, r->store.ops->begin(r->store.state, err));
+	size_t k = RETRACT_CHUNK;
+	while (rc == 0 && k == RETRACT_CHUNK)
+		rc = retract_chunk(r, n, anc->last_record, reason, out, &k, err);
+	if (rc == 0 && r->reorg_auto)
+		rc = sto(r, r->store.ops->cursor_set(r->store.state, n->name, &anc->cursor, err));
+	rc = rc ? rc : sto(r, r->store.ops->commit(r->store.state, err));
+	if (rc) {
+		r->store.ops->rollback(r->store.state);
+		out->n = 0;
+		memset(&out->res, 0, sizeof out->res);
+	}
+	return rc;
+}
+
+static void reorg_log(struct tb_relay *r, struct net *n, const struct tb_cursor *dropped,
+                      const struct tb_cursor_mark *anc, const struct retracted_set *rs,
+                      const char *cause, const char *next)
+{
+	tb_log_emit(r->log, TB_LOG_ERROR, "re-org deeper than the confirmation depth",
+	            TB_LOG_FIELDS(TB_LF_STR("network", n->name), TB_LF_STR("cause", cause),
+	            TB_LF_STR("dropped_cursor", dropped->value),
+	            TB_LF_STR("common_ancestor", anc ? anc->cursor.value : "not found"),
+	            TB_LF_INT("depth", anc ? cursor_distance(dropped->value, anc->cursor.value) : -1),
+	            TB_LF_INT("records_retracted", rs->res.records),
+	            TB_LF_INT("retraction_receipts", (long long)rs->n),
+	            TB_LF_INT("pending_retired", rs->res.dead), TB_LF_STR("next", next)));
+}
+
+static void publish_retractions(struct tb_relay *r, const struct retracted_set *rs)
+{
+	pthread_mutex_lock(&r->mu);
+	r->pending -= rs->res.dead;
+	r->dead_total += rs->res.dead;
+	r->receipts += (int64_t)rs->n;
+	pthread_mutex_unlock(&r->mu);
+	for (size_t i = 0; r->on_receipt && i < rs->n; i++) {
+		struct tb_buf json;
+		struct tb_error e;
+		tb_buf_init(&json, TB_RECEIPT_MAX_BYTES);
+		if (tb_receipt_write(&rs->rs[i], &json, &e) == 0)
+			r->on_receipt(r->on_receipt_ctx, &rs->rs[i], (const char *)json.data);
+		tb_buf_fini(&json);
+	}
+}
+
+/* The source no longer has the block the cursor ends at: find the newest stored
+ * cursor it still has, retract what was taken after it (receipts for what was
+ * delivered, dead letters for what was pending), log it all, and either resume
+ * from there (reorg_auto) or hold ingest until an operator moves the cursor. */
+static int on_reorg(struct tb_relay *r, int ni, const struct tb_cursor *cur,
+                    struct ingest_tally *t, struct tb_error *err)
+{
+	struct net *n = &r->nets[ni];
+	if (strcmp(n->reorg_at.value, cur->value) == 0)
+		return TB_EREORG; /* handled already: err still says why; the stall is logged */
+	struct tb_error cause = *err;
+	struct tb_cursor_mark anc;
+	struct retracted_set rs = {{0}, NULL, 0};
+	int found = 0;
+	char next[384], reason[TB_ERROR_MAX];
+	int rc = find_ancestor(r, n, &anc, &found, err);
+	if (rc == 0 && found) {
+		snprintf(reason, sizeof reason, "re-org: %.480s", cause.msg);
+		rc = retract_after(r, n, &anc, reason, &rs, err);
+		t->committed = rc == 0;
+	}
+	if (rc) {
+		free(rs.rs);
+		return rc; /* the walk or the store failed: all of it again next step */
+	}
+	long long at = cursor_distance(anc.cursor.value, "0");
+	if (!found)
+		snprintf(next, sizeof next, "no stored cursor of the last %d is on the source now: "
+		         "choose where to resume, then tradebridge cursor reset %s --to BLOCK",
+		         REORG_WALK, n->name);
+	else if (r->reorg_auto)
+		snprintf(next, sizeof next, "resuming from the common ancestor (reorg_resume auto)");
+	else if (at >= 0)
+		snprintf(next, sizeof next, "ingest holds: tradebridge cursor reset %s --to %lld",
+		         n->name, at);
+	else
+		snprintf(next, sizeof next, "ingest holds: tradebridge cursor reset %s --to '%.200s'",
+		         n->name, anc.cursor.value);
+	reorg_log(r, n, cur, found ? &anc : NULL, &rs, cause.msg, next);
+	publish_retractions(r, &rs);
+	free(rs.rs);
+	n->reorg_at = *cur;
+	if (found && r->reorg_auto)
+		return 0;
+	return tb_error_set(err, TB_EREORG, "%s; %s", cause.msg, next);
+}
+
 int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err)
 {
 	struct tb_error first;
 	int first_rc = 0;
 	*work = 0;
-	/* One network's trouble never stops the others or delivery: note it, go on. */
+	/* One network's trouble never stops the others or delivery: it is logged (rate-
+	 * limited) where it happens; the first one that is not a retry is returned. */
 	for (size_t i = 0; i < r->n_nets; i++) {
 		int source = 0;
 		for (size_t k = 0; k < r->n_routes; k++)
@@ -654,6 +1009,19 @@ static int per_network(struct tb_relay *r, struct tb_buf *o, const char *name, c
 	return rc;
 }
 
+/* What waits at the source, next to tradebridge_outbox_depth (what waits here). */
+static int lag_text(struct tb_relay *r, struct tb_buf *o)
+{
+	int rc = tb_buf_puts(o, "# HELP tradebridge_source_lag Blocks or messages ready at the "
+	                        "source past the stored cursor, at the last poll.\n"
+	                        "# TYPE tradebridge_source_lag gauge\n");
+	for (size_t i = 0; rc == 0 && i < r->n_nets; i++)
+		if (r->nets[i].lag >= 0)
+			rc = tb_buf_printf(o, "tradebridge_source_lag{network=\"%s\"} %" PRId64 "\n",
+			                   r->nets[i].name, r->nets[i].lag);
+	return rc;
+}
+
 static int latency_text(struct tb_relay *r, struct tb_buf *o)
 {
 	int rc = tb_buf_puts(o, "# HELP tradebridge_delivery_latency_seconds From outbox to "
@@ -703,6 +1071,16 @@ int tb_relay_metrics_text(struct tb_relay *r, struct tb_buf *o, struct tb_error 
 	                                "# TYPE tradebridge_receipts gauge\n"
 	                                "tradebridge_receipts %" PRId64 "\n",
 	                             r->pending, r->dead_total, r->receipts);
+	rc = rc ? rc : per_network(r, o, "ingest_errors", "Ingest attempts that failed (all kinds, "
+	                           "each also logged, rate-limited).", offsetof(struct net, ingest_errors));
+	rc = rc ? rc : lag_text(r, o);
+	rc = rc ? rc : tb_buf_printf(o, "# HELP tradebridge_store_ok 1 while the store takes writes, "
+	                                "0 after a failed write until one succeeds.\n"
+	                                "# TYPE tradebridge_store_ok gauge\ntradebridge_store_ok %d\n"
+	                                "# HELP tradebridge_store_errors_total Failed store writes.\n"
+	                                "# TYPE tradebridge_store_errors_total counter\n"
+	                                "tradebridge_store_errors_total %" PRIu64 "\n",
+	                             !r->store_down, r->store_errors);
 	rc = rc ? rc : latency_text(r, o);
 	pthread_mutex_unlock(&r->mu);
 	return rc ? tb_error_set(err, rc, "metrics: output too large") : 0;

@@ -227,13 +227,14 @@ int evm_poll(struct evm *ev, const struct tb_cursor *from, struct tb_batch *out,
 		if (memcmp(now, saved, 32) != 0) {
 			char a[67], b[67];
 			hex0x(saved, 32, a), hex0x(now, 32, b);
-			return tb_error_set(err, TB_EUNAVAIL, "%s: re-org deeper than %lld confirmations: "
+			return tb_error_set(err, TB_EREORG, "%s: re-org deeper than %lld confirmations: "
 			                    "block %" PRIu64 " was %s, is now %s; not advancing",
 			                    ev->network, ev->conf->confirmations, last, a, b);
 		}
 	}
 	next = have ? last + 1 : (uint64_t)ev->conf->start_block;
 	uint64_t conf = (uint64_t)ev->conf->confirmations;
+	out->behind = head >= conf && next <= head - conf ? (int64_t)(head - conf - next + 1) : 0;
 	if (head < conf || next > head - conf)
 		return 0; /* nothing final yet */
 	uint64_t to = head - conf;

@@ -53,6 +53,20 @@ struct tb_store_stats {
 	int64_t records, invalid, pending, delivered, dead, receipts;
 };
 
+/* A cursor as it was stored, with the newest record id at that moment (records
+ * after it came from later polls). */
+struct tb_cursor_mark {
+	struct tb_cursor cursor;
+	int64_t last_record;
+	int64_t ms;
+};
+
+/* What a retraction changed. */
+struct tb_retraction {
+	int64_t records; /* records newly marked retracted */
+	int64_t dead;    /* pending outbox rows retired as dead letters */
+};
+
 /* Called with each receipt in a range; return nonzero to stop (returned as is). */
 typedef int (*tb_receipt_fn)(void *ctx, const struct tb_receipt *r, const char *json);
 
@@ -67,6 +81,22 @@ struct tb_store_ops {
 	                  struct tb_error *err);
 	int (*cursor_set)(void *state, const char *network, const struct tb_cursor *c,
 	                  struct tb_error *err);
+	/* The newest stored cursors of network first (each cursor_set is kept, the last
+	 * 1024 per network). */
+	int (*cursor_history)(void *state, const char *network, struct tb_cursor_mark *out,
+	                      size_t max, size_t *n, struct tb_error *err);
+	/* *taken = 1 when a record from network at locator is stored and not retracted. */
+	int (*record_taken)(void *state, const char *network, const char *locator, int *taken,
+	                    struct tb_error *err);
+	/* In the caller's transaction: network's records after record id `after` are marked
+	 * retracted with reason, their pending rows become dead letters, and out gets up to
+	 * max delivered rows that have no retraction receipt yet. */
+	int (*retract)(void *state, const char *network, int64_t after, const char *reason,
+	               int64_t now_ms, struct tb_retraction *res, struct tb_outbox_row *out,
+	               size_t max, size_t *n, struct tb_error *err);
+	/* Append a signed receipt (any status) for outbox row id, in the caller's transaction. */
+	int (*receipt_append)(void *state, int64_t id, const struct tb_receipt *r,
+	                      struct tb_error *err);
 	int (*record_put)(void *state, struct tb_store_record *rec, int *created,
 	                  struct tb_error *err);
 	int (*record_get)(void *state, int64_t id, struct tb_store_record *out,
@@ -125,6 +155,15 @@ int tb_store_deliver(struct tb_store *st, int64_t row, const char *txref,
  * fsync for the lot): rs[i] gets seq and prev, is signed, and is appended. */
 int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
                              size_t n, const uint8_t key[32], struct tb_error *err);
+
+/* Receipts that record no delivery (status retracted-at-source, ...) for rows, in the
+ * caller's transaction: numbered, chained and signed like the others. */
+int tb_store_append_status(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                           size_t n, const uint8_t key[32], struct tb_error *err);
+/* Store next as network's cursor only if the stored one is still from (inside the
+ * caller's transaction): TB_EUNAVAIL when another writer (cursor reset) moved it. */
+int tb_store_cursor_advance(struct tb_store *st, const char *network, const struct tb_cursor *from,
+                            const struct tb_cursor *next, struct tb_error *err);
 
 void tb_store_record_fini(struct tb_store_record *r);
 void tb_outbox_row_fini(struct tb_outbox_row *r);
