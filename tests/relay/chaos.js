@@ -390,10 +390,11 @@ class Run {
       routes.push({ ...routes[0], to: 'co-cadena' });
       policies['co-cadena'] = { country: 'CO', types: ['aeo.status'] };
     }
-    return { relay: { store: this.store, key_file: path.join(w, 'relay.key'), idle: '100ms',
+    const relay = { store: this.store, key_file: path.join(w, 'relay.key'), idle: '100ms',
       admin: `127.0.0.1:${this.adminPort}`, backoff_base: '200ms', backoff_max: '1s',
-      max_attempts: 1000, wco_dir: path.join(SRC, 'mappings', 'wco') },
-    networks: nets, routes, policies, mras: { PE: ['CL', 'CO', 'MX'] } };
+      max_attempts: 1000, wco_dir: path.join(SRC, 'mappings', 'wco') };
+    if (this.o.resume === 'auto') relay.reorg_auto_resume = true;
+    return { relay, networks: nets, routes, policies, mras: { PE: ['CL', 'CO', 'MX'] } };
   }
 
   writeConfig(text) {
