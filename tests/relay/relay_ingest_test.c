@@ -5,7 +5,8 @@
  * makes the relay not ready, and heals by itself; a rewritten source history is
  * logged with the common ancestor, what was taken after it is retracted (receipts
  * for what was delivered, dead letters for what was pending), and ingest holds
- * until `tradebridge cursor reset` moves the cursor, then takes the new history. */
+ * until `tradebridge cursor reset` moves the cursor, then takes the new history;
+ * a route removed and restored gets what was stored meanwhile from `backfill`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -378,6 +379,88 @@ static void rewritten_history_resumes_by_itself_when_allowed(void **state)
 	assert_int_equal(f->sink.nkeys, 16); /* 0..11, then 8..11 of the new history */
 }
 
+/* Reopen the relay on the same store with the route to dst present or not (as a
+ * SIGHUP with another configuration does). */
+static void reopen(struct fixture *f, struct tb_sharing *sh, struct fake_sink *other, int route)
+{
+	struct tb_error err;
+	tb_relay_free(f->relay);
+	struct tb_relay_config cfg = {.store_path = f->store, .log = &f->log};
+	memset(cfg.key, 7, 32);
+	assert_int_equal(tb_relay_new(&f->relay, &cfg, &err), 0);
+	assert_int_equal(tb_relay_add_network(f->relay, "src", &fake_source_ops, &f->src, &err), 0);
+	assert_int_equal(tb_relay_add_network(f->relay, "dst", &fake_sink_ops, &f->sink, &err), 0);
+	assert_int_equal(tb_relay_add_network(f->relay, "kr", &fake_sink_ops, other, &err), 0);
+	assert_int_equal(tb_relay_add_route(f->relay, "src", route ? "dst" : "kr", &err), 0);
+	sh->store = tb_relay_store(f->relay);
+	struct tb_relay_hooks h = {.ctx = sh, .translate = tb_sharing_translate,
+	                           .policy = tb_sharing_policy};
+	tb_relay_set_hooks(f->relay, &h);
+}
+
+static void restored_route_backfilled(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_error err;
+	struct tb_sharing sh;
+	struct tb_json *doc = NULL;
+	struct fake_sink other;
+	struct tb_run r;
+	char conf_path[160];
+	const char conf[] = "{\"routes\": [{\"from\": \"src\", \"to\": \"dst\"},"
+	                    " {\"from\": \"src\", \"to\": \"kr\"}],"
+	                    " \"policies\": {\"dst\": {\"types\": [\"aeo.event\"]}}}";
+	memset(&other, 0, sizeof other);
+	snprintf(conf_path, sizeof conf_path, "%s/backfill.json", dir);
+	FILE *cf = fopen(conf_path, "w");
+	assert_non_null(cf);
+	fputs(conf, cf);
+	fclose(cf);
+	assert_int_equal(tb_json_parse(conf, strlen(conf), NULL, &doc, &err), 0);
+	assert_int_equal(tb_sharing_load(&sh, doc, "test.json", 0, &err), 0);
+	f->src.total = 6;
+	reopen(f, &sh, &other, 1);
+	run_until_idle(f);
+	assert_int_equal(f->sink.nkeys, 6);
+	/* the route to dst is removed; 6..9 are stored meanwhile, for no one (kr has no policy) */
+	reopen(f, &sh, &other, 0);
+	f->src.total = 10;
+	run_until_idle(f);
+	assert_int_equal(other.submits, 0);
+	TB_RUN(&r, "backfill", "-c", conf_path, "-s", f->store, "--from", "src", "--to", "dst",
+	       "--dry-run");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "4 records examined, 4 would be queued"));
+	tb_run_fini(&r);
+	/* restored: nothing reaches back by itself ... */
+	reopen(f, &sh, &other, 1);
+	run_until_idle(f);
+	assert_int_equal(f->sink.nkeys, 6);
+	/* ... until backfill offers what was stored meanwhile, with progress */
+	TB_RUN(&r, "backfill", "-c", conf_path, "-s", f->store, "--from", "src", "--to", "dst");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "4 records examined, 4 queued for delivery"));
+	assert_non_null(strstr(TB_ERR(&r), "backfill src -> dst: records after #6"));
+	tb_run_fini(&r);
+	run_until_idle(f);
+	assert_int_equal(f->sink.nkeys, 10);
+	TB_RUN(&r, "backfill", "-c", conf_path, "-s", f->store, "--from", "src", "--to", "dst");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "0 records examined, 0 queued"));
+	tb_run_fini(&r);
+	/* a route that never carried anything needs --all; one not configured is refused */
+	TB_RUN(&r, "backfill", "-c", conf_path, "-s", f->store, "--from", "src", "--to", "kr");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(TB_ERR(&r), "never carried a record: --all"));
+	tb_run_fini(&r);
+	TB_RUN(&r, "backfill", "-c", conf_path, "-s", f->store, "--from", "dst", "--to", "src");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(TB_ERR(&r), "no route from dst to src"));
+	tb_run_fini(&r);
+	tb_sharing_fini(&sh);
+	tb_json_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rewritten_history_retracted_then_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(rewritten_history_resumes_by_itself_when_allowed, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(restored_route_backfilled, setup, teardown),
 	};
 	if (tb_tmpdir_make(dir, sizeof dir, "tb-ingest") != 0)
 		return 1;
