@@ -443,6 +443,56 @@ static int sq_record_history(void *state, const char *key, struct tb_store_recor
 	return rc;
 }
 
+static int sq_route_last(void *state, const char *from, const char *to, int64_t *id,
+                         struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, "SELECT COALESCE(MAX(o.record), 0) FROM outbox o JOIN records r ON"
+	                 " r.id=o.record WHERE r.network=? AND o.destination=?", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		rc = db_error(s, err, "finding a route's last record");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_route_missing(void *state, const char *from, const char *to, int64_t after,
+                            struct tb_store_record *out, size_t max, size_t *n,
+                            struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+	int rc = prep(s, "SELECT " RECORD_COLS " FROM records r WHERE network=?1 AND id>?3 AND"
+	                 " verdict='VALID' AND NOT EXISTS (SELECT 1 FROM retracted WHERE record=r.id)"
+	                 " AND NOT EXISTS (SELECT 1 FROM outbox WHERE record=r.id AND"
+	                 " destination=?2) ORDER BY id LIMIT ?4", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		record_from(st, &out[*n]);
+		if (!out[(*n)++].body) {
+			rc = tb_error_set(err, TB_ENOMEM, "store: out of memory");
+			break;
+		}
+	}
+	if (rc == 0 && r != SQLITE_DONE)
+		rc = db_error(s, err, "reading records a route missed");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_outbox_add(void *state, int64_t record, const char *destination,
                          const char *payload, int64_t now_ms, struct tb_error *err)
 {
@@ -856,6 +906,8 @@ const struct tb_store_ops tb_store_sqlite = {
 	.record_taken = sq_record_taken,
 	.retract = sq_retract,
 	.receipt_append = sq_receipt_append,
+	.route_last = sq_route_last,
+	.route_missing = sq_route_missing,
 	.record_put = sq_record_put,
 	.record_get = sq_record_get,
 	.record_by_id = sq_record_by_id,

@@ -94,6 +94,14 @@ struct tb_store_ops {
 	int (*retract)(void *state, const char *network, int64_t after, const char *reason,
 	               int64_t now_ms, struct tb_retraction *res, struct tb_outbox_row *out,
 	               size_t max, size_t *n, struct tb_error *err);
+	/* The newest record of network `from` that has an outbox row for `to` (*id = 0: none). */
+	int (*route_last)(void *state, const char *from, const char *to, int64_t *id,
+	                  struct tb_error *err);
+	/* Up to max VALID, not retracted records of `from` after record id `after`, in id
+	 * order, that have no outbox row for `to` (bodies owned by the caller). */
+	int (*route_missing)(void *state, const char *from, const char *to, int64_t after,
+	                     struct tb_store_record *out, size_t max, size_t *n,
+	                     struct tb_error *err);
 	/* Append a signed receipt (any status) for outbox row id, in the caller's transaction. */
 	int (*receipt_append)(void *state, int64_t id, const struct tb_receipt *r,
 	                      struct tb_error *err);
