@@ -623,6 +623,12 @@ async function reorgPhase(run) {
   }
   run.note('reorg', !!line, line ? `detected and logged: ${line.text.slice(0, 200)}`
     : 'no log line naming the re-org and both block hashes within 20 s');
+  if (o.resume !== 'auto') { // ingest holds for the operator: nothing of the new chain yet
+    await sleep(3000);
+    const early = run.src.changes.filter((c) => c.phase === 'reorg-new' && run.watch.seen(c));
+    run.note('reorg', early.length === 0, early.length ? `${early.length} changes of the new chain ` +
+      'were delivered before the operator moved the cursor' : 'ingest held until the operator moved the cursor');
+  }
   await resume(run, snapBlock);
   run.stream.start('after-reorg');
   await sleep(3000);

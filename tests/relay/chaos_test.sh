@@ -13,5 +13,5 @@ not_enabled="$not_enabled;fault-window:a kill between the nonce journal and the 
 not_enabled="$not_enabled;outage:intermediate versions are skipped yet receipted as confirmed, and the outage is not logged"
 not_enabled="$not_enabled;remove-network:rows of a removed network poison delivery rounds instead of becoming dead letters"
 exec node "${TB_SRCDIR:-.}/tests/relay/chaos.js" --certs=20 --rate=5 --stream=20 --kills=4 --kill-gap=1500-3500 \
-	--outage=10 --reorg-depth=3 --calm=20 --drain=120 --stall=8 --resume=auto \
+	--outage=10 --reorg-depth=3 --calm=20 --drain=120 --stall=8 \
 	--scenarios="$enabled" --not-enabled="$not_enabled" $CHAOS_ARGS
