@@ -58,6 +58,7 @@ struct session {
 	size_t n;
 	struct tb_relay *relay;
 	struct tb_sharing sharing; /* routes, policies, mappings: the hooks' context */
+	struct tb_log log;         /* the relay loop's */
 };
 
 static volatile sig_atomic_t stop_flag, reload_flag;
@@ -72,14 +73,14 @@ static void on_signal(int sig)
 
 static void session_close(struct session *s)
 {
-	tb_relay_free(s->relay);
 	tb_sharing_fini(&s->sharing);
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->n; i++) { /* adapters before the relay that lent them a host */
 		if (s->nets[i].ops->close && s->nets[i].state)
 			s->nets[i].ops->close(s->nets[i].state);
 		tb_options_fini(s->nets[i].ops->options, s->nets[i].conf);
 		free(s->nets[i].conf);
 	}
+	tb_relay_free(s->relay);
 	if (s->mods) {
 		tb_modules_fini(s->mods);
 		free(s->mods);
@@ -89,7 +90,7 @@ static void session_close(struct session *s)
 }
 
 static int open_network(struct session *s, const char *file, const struct tb_json_member *m,
-                        struct tb_error *err)
+                        const struct tb_host *host, struct tb_error *err)
 {
 	const char *ad = tb_json_string(tb_json_get(m->value, "adapter"));
 	const struct tb_module *mod = ad ? tb_modules_find(s->mods, ad) : NULL;
@@ -117,7 +118,8 @@ static int open_network(struct session *s, const char *file, const struct tb_jso
 	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = prefix};
 	int rc = tb_options_load(mod->ops->options ? mod->ops->options : none, m->value, &src, ignore,
 	                         o->conf, err);
-	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf};
+	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf,
+	                             .host = host};
 	rc = rc ? rc : (o->ops->open ? o->ops->open(&o->net, &o->state, err) : 0);
 	if (rc)
 		tb_error_prefix(err, "network %s", o->name);
@@ -163,6 +165,7 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
                         struct tb_error *err)
 {
 	memset(s, 0, sizeof *s);
+	tb_log_init(&s->log, stderr, "relay", TB_LOG_INFO, TB_LOG_TEXT);
 	int rc = tb_config_read(o->config, &s->doc, err);
 	const struct tb_json *nets = tb_json_get(s->doc, "networks");
 	if (rc == 0 && (!nets || nets->type != TB_JSON_OBJECT))
@@ -183,9 +186,17 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 		tb_modules_init(s->mods);
 		rc = tb_modules_open(s->mods, NULL, err);
 	}
-	for (size_t i = 0; rc == 0 && i < tb_json_len(nets); i++)
-		rc = open_network(s, o->config, &nets->u.object.members[i], err);
+	/* the store first: each network's adapter journals its writes there */
 	rc = rc ? rc : tb_relay_new(&s->relay, &cfg, err);
+	for (size_t i = 0; rc == 0 && i < tb_json_len(nets); i++) {
+		const char *name = nets->u.object.members[i].key;
+		const struct tb_host *host = tb_relay_host(s->relay, name);
+		rc = host ? open_network(s, o->config, &nets->u.object.members[i], host, err)
+		          : tb_error_set(err, TB_ELIMIT, "%s: networks.%s: too many networks or name "
+		                         "too long", o->config, name);
+	}
+	if (rc == 0)
+		tb_relay_set_log(s->relay, &s->log);
 	for (size_t i = 0; rc == 0 && i < s->n; i++)
 		rc = tb_relay_add_network(s->relay, s->nets[i].name, s->nets[i].ops, s->nets[i].state,
 		                          err);

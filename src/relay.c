@@ -3,7 +3,8 @@
  * outbox rows and cursor commit together or not at all; a destination gets the
  * same idempotency key on every attempt; INVALID records (a failed proof, or a
  * translate hook's TB_EINVAL or TB_ELIMIT) are kept with their reasons, never
- * routed. */
+ * routed; one row's trouble (even its network gone) never abandons the rest of a
+ * round. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "crypto/hash.h"
 #include "lib/hex.h"
+#include "lib/log.h"
 #include "relay.h"
 
 /* A fault that repeats (a source down, a full disk) is logged when it starts or
@@ -25,14 +27,39 @@ struct fault {
 	uint64_t count, unlogged;
 };
 
+#define UNAVAIL_LOG_MS 10000 /* at most one "unavailable" line per network this often */
+#define HOST_MAX_STAGED 64
+#define HOST_MAX_KEY 128
+#define HOST_MAX_VALUE (1 << 20)
+#define AGES_EVERY_MS 1000
+
 struct net {
 	char name[64];
 	const struct tb_adapter_ops *ops;
 	void *state;
-	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed, ingest_errors;
+	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed, superseded,
+		ingest_errors;
 	int64_t lag;               /* units ready at the source past the cursor; -1 = unknown */
 	struct fault ingest_fault, deliver_fault;
 	struct tb_cursor reorg_at; /* the dropped cursor a re-org was handled for */
+	int64_t unavail_logged_ms; /* when the last "unavailable" line was written */
+	uint64_t unavail_quiet;    /* failures not logged since */
+};
+
+struct staged {
+	char key[HOST_MAX_KEY];
+	uint8_t *val; /* NULL: delete */
+	size_t len;
+};
+
+/* The host a network's adapter gets at open (adapter.h struct tb_host). */
+struct hostctx {
+	struct tb_host host;
+	struct tb_relay *r;
+	char network[64];
+	struct staged staged[HOST_MAX_STAGED];
+	size_t n_staged;
+	uint64_t nonce_gaps; /* under r->mu */
 };
 
 struct route {
@@ -55,14 +82,22 @@ struct tb_relay {
 	struct tb_relay_hooks hooks;
 	tb_relay_receipt_fn on_receipt;
 	void *on_receipt_ctx;
-	struct tb_log *log, own_log;
+	const struct tb_log *log;
+	struct tb_log own_log;
 	int64_t log_every_ms;
 	int reorg_auto;
 	int store_rc;       /* the first store failure of the current ingest or round */
 	struct fault store_fault, round_fault;
+	struct hostctx *hosts[TB_RELAY_MAX_NETWORKS];
+	size_t n_hosts;
+	int64_t cur_row;      /* the outbox row being submitted (for kv_commit), or 0 */
+	const char *cur_dest; /* its destination */
+	int64_t ages_ms;      /* when ages was last read */
 	pthread_mutex_t mu; /* guards what follows */
 	int store_down;
 	uint64_t store_errors;
+	struct tb_store_pending ages[TB_RELAY_MAX_NETWORKS];
+	size_t n_ages;
 	int64_t pending, dead_total, receipts;
 	uint64_t latency[TB_RELAY_LATENCY_BUCKETS];
 	double latency_sum_s;
@@ -128,6 +163,11 @@ void tb_relay_free(struct tb_relay *r)
 	if (!r)
 		return;
 	tb_store_close(&r->store);
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		for (size_t k = 0; k < r->hosts[i]->n_staged; k++)
+			free(r->hosts[i]->staged[k].val);
+		free(r->hosts[i]);
+	}
 	explicit_bzero(r->key, sizeof r->key);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -171,6 +211,11 @@ int tb_relay_add_route(struct tb_relay *r, const char *from, const char *to, str
 		return tb_error_set(err, TB_ELIMIT, "relay: more than %d routes", TB_RELAY_MAX_ROUTES);
 	r->routes[r->n_routes++] = (struct route){f, t};
 	return 0;
+}
+
+void tb_relay_set_log(struct tb_relay *r, const struct tb_log *log)
+{
+	r->log = log;
 }
 
 void tb_relay_set_hooks(struct tb_relay *r, const struct tb_relay_hooks *h)
@@ -254,6 +299,108 @@ const char *tb_relay_not_ready(struct tb_relay *r)
 	int down = r->store_down;
 	pthread_mutex_unlock(&r->mu);
 	return down ? "the store cannot be written (see the log and /metrics)" : NULL;
+}
+
+/* --- the host lent to adapters: a key-value space in the store, events ----------- */
+
+static void staged_clear(struct hostctx *h)
+{
+	for (size_t i = 0; i < h->n_staged; i++)
+		free(h->staged[i].val);
+	h->n_staged = 0;
+}
+
+static int host_kv_get(void *ctx, const char *key, struct tb_buf *out, struct tb_error *err)
+{
+	struct hostctx *h = ctx;
+	for (size_t i = h->n_staged; i-- > 0;) { /* a staged write is read back */
+		if (strcmp(h->staged[i].key, key) != 0)
+			continue;
+		tb_buf_reset(out);
+		if (!h->staged[i].val)
+			return 1;
+		int rc = tb_buf_append(out, h->staged[i].val, h->staged[i].len);
+		return rc ? tb_error_set(err, rc, "%s: kv %s: value too large", h->network, key) : 0;
+	}
+	return h->r->store.ops->kv_get(h->r->store.state, h->network, key, out, err);
+}
+
+static int host_kv_put(void *ctx, const char *key, const void *val, size_t len,
+                       struct tb_error *err)
+{
+	struct hostctx *h = ctx;
+	if (strlen(key) >= HOST_MAX_KEY || len >= HOST_MAX_VALUE)
+		return tb_error_set(err, TB_ELIMIT, "%s: kv key %.40s...: key of %zu bytes or value of "
+		                    "%zu bytes over the limit", h->network, key, strlen(key), len);
+	if (h->n_staged == HOST_MAX_STAGED)
+		return tb_error_set(err, TB_ELIMIT, "%s: more than %d kv writes before a commit",
+		                    h->network, HOST_MAX_STAGED);
+	struct staged *st = &h->staged[h->n_staged];
+	st->val = NULL;
+	if (val && !(st->val = malloc(len ? len : 1)))
+		return tb_error_set(err, TB_ENOMEM, "%s: out of memory", h->network);
+	if (val && len)
+		memcpy(st->val, val, len);
+	st->len = len;
+	snprintf(st->key, sizeof st->key, "%s", key);
+	h->n_staged++;
+	return 0;
+}
+
+/* One transaction: the staged writes and, inside submit, the row noted in flight. */
+static int host_kv_commit(void *ctx, const struct tb_txref *ref, struct tb_error *err)
+{
+	struct hostctx *h = ctx;
+	struct tb_relay *r = h->r;
+	const struct tb_store_ops *ops = r->store.ops;
+	int rc = ops->begin(r->store.state, err);
+	for (size_t i = 0; rc == 0 && i < h->n_staged; i++)
+		rc = ops->kv_put(r->store.state, h->network, h->staged[i].key, h->staged[i].val,
+		                 h->staged[i].len, err);
+	if (rc == 0 && ref && r->cur_row && r->cur_dest && strcmp(r->cur_dest, h->network) == 0)
+		rc = ops->outbox_submitted(r->store.state, r->cur_row, ref->ref,
+		                           tb_relay_now_ms() + r->confirm_ms, err);
+	rc = rc ? rc : ops->commit(r->store.state, err);
+	if (rc) {
+		ops->rollback(r->store.state);
+		tb_error_prefix(err, "%s: journal", h->network);
+	}
+	staged_clear(h);
+	return rc;
+}
+
+static void host_event(void *ctx, enum tb_host_event ev, const char *msg)
+{
+	struct hostctx *h = ctx;
+	pthread_mutex_lock(&h->r->mu);
+	h->nonce_gaps += ev == TB_EVENT_NONCE_GAP;
+	pthread_mutex_unlock(&h->r->mu);
+	tb_log_emit(h->r->log, TB_LOG_WARN, msg, TB_LOG_FIELDS(TB_LF_STR("network", h->network)));
+}
+
+const struct tb_host *tb_relay_host(struct tb_relay *r, const char *network)
+{
+	for (size_t i = 0; i < r->n_hosts; i++)
+		if (strcmp(r->hosts[i]->network, network) == 0)
+			return &r->hosts[i]->host;
+	struct hostctx *h = r->n_hosts < TB_RELAY_MAX_NETWORKS && strlen(network) < 64
+	                            ? calloc(1, sizeof *h) : NULL;
+	if (!h)
+		return NULL;
+	h->r = r;
+	snprintf(h->network, sizeof h->network, "%s", network);
+	h->host = (struct tb_host){.ctx = h, .kv_get = host_kv_get, .kv_put = host_kv_put,
+	                           .kv_commit = host_kv_commit, .event = host_event};
+	r->hosts[r->n_hosts++] = h;
+	return &h->host;
+}
+
+/* Writes an adapter staged but did not commit are dropped when its call returns. */
+static void host_drop_staged(struct tb_relay *r, const char *network)
+{
+	for (size_t i = 0; i < r->n_hosts; i++)
+		if (strcmp(r->hosts[i]->network, network) == 0)
+			staged_clear(r->hosts[i]);
 }
 
 /* --- ingest ------------------------------------------------------------------ */
@@ -354,7 +501,8 @@ static int route_record(struct tb_relay *r, int from, int64_t rec_id, const stru
 }
 
 struct ingest_tally {
-	int committed; /* the batch was written (the store took a write) */
+	int committed;   /* the batch was written (the store took a write) */
+	int64_t seen_ms; /* when poll answered: the record was available at the source */
 	size_t taken;
 	uint64_t valid, invalid;
 	int64_t added;
@@ -396,7 +544,7 @@ static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
 		rc = sto(r, r->store.ops->record_put(r->store.state, &rec, &created, err));
 	}
 	if (rc == 0 && p->verdict == TB_VALID)
-		rc = route_record(r, ni, rec.id, canon, &payload, tb_relay_now_ms(), &t->added, err);
+		rc = route_record(r, ni, rec.id, canon, &payload, t->seen_ms, &t->added, err);
 	if (rc == 0) {
 		t->taken++;
 		t->valid += p->verdict == TB_VALID;
@@ -482,6 +630,7 @@ static int poll_and_keep(struct tb_relay *r, int ni, struct ingest_tally *t, str
 	b.behind = -1;
 	int rc = sto(r, r->store.ops->cursor_get(r->store.state, n->name, &cur, err));
 	rc = rc ? rc : n->ops->poll(n->state, &cur, &b, err);
+	t->seen_ms = tb_relay_now_ms();
 	if (rc == TB_EREORG) {
 		tb_batch_fini(&b);
 		return on_reorg(r, ni, &cur, t, err);
@@ -565,17 +714,18 @@ static void observe_latency(struct tb_relay *r, int64_t ms)
 
 /* What one attempt came to; the store is written for the whole round at once. */
 struct outcome {
-	enum { OUT_CONFIRMED, OUT_PENDING, OUT_FAILED } kind;
+	enum { OUT_CONFIRMED, OUT_SUPERSEDED, OUT_PENDING, OUT_FAILED } kind;
 	int permanent;
 	int code;                  /* OUT_FAILED: the TB_E* kind of failure (for the log) */
 	char txref[256];           /* OUT_PENDING: what to confirm next time */
-	struct net *dst;
+	struct net *dst;           /* NULL: the row's network is no longer configured */
+	int64_t done_ms;           /* when the destination confirmed */
 	char why[TB_ERROR_MAX];
-	struct tb_receipt receipt; /* OUT_CONFIRMED: filled but for seq, prev, sig */
+	struct tb_receipt receipt; /* OUT_CONFIRMED/SUPERSEDED: filled but for seq, prev, sig */
 };
 
 static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, const char *txref,
-                        struct tb_receipt *out, struct tb_error *err)
+                        const char *status, struct tb_receipt *out, struct tb_error *err)
 {
 	struct tb_store_record rec;
 	memset(out, 0, sizeof *out);
@@ -588,57 +738,112 @@ static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, con
 	snprintf(out->verdict, sizeof out->verdict, "%s", rec.verdict);
 	snprintf(out->destination, sizeof out->destination, "%s", row->destination);
 	snprintf(out->txref, sizeof out->txref, "%s", txref);
-	snprintf(out->status, sizeof out->status, "confirmed");
+	snprintf(out->status, sizeof out->status, "%s", status);
 	tb_receipt_now(out->time);
 	tb_store_record_fini(&rec);
 	return 0;
 }
 
-/* Submit and confirm one row (no store writes). Errors are only configuration
- * errors; what the destination says goes into o. */
-static int attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct outcome *o,
-                   struct tb_error *err)
+/* A destination that cannot be reached is logged, at most once per UNAVAIL_LOG_MS
+ * per network, with how many failures went unlogged since. */
+static void log_unavailable(struct tb_relay *r, struct net *n, const char *what, const char *why)
 {
-	int di = find_net(r, row->destination);
-	if (di < 0)
-		return tb_error_set(err, TB_ECONFIG, "relay: outbox row %" PRId64 " is for network "
-		                    "\"%s\", which is not configured", row->id, row->destination);
-	o->dst = &r->nets[di];
+	int64_t now = tb_relay_now_ms();
+	if (n->unavail_logged_ms && now - n->unavail_logged_ms < UNAVAIL_LOG_MS) {
+		n->unavail_quiet++;
+		return;
+	}
+	tb_log_emit(r->log, TB_LOG_WARN, "destination unavailable; rows stay pending and are retried",
+	            TB_LOG_FIELDS(TB_LF_STR("network", n->name), TB_LF_STR("during", what),
+	                          TB_LF_STR("cause", why),
+	                          TB_LF_INT("unlogged_since_last", (long long)n->unavail_quiet)));
+	n->unavail_logged_ms = now;
+	n->unavail_quiet = 0;
+}
+
+static void set_failed(struct outcome *o, int rc, const char *why)
+{
+	o->kind = OUT_FAILED;
+	o->code = rc ? rc : TB_EINVAL;
+	o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY || rc == TB_ECONFIG;
+	snprintf(o->why, sizeof o->why, "%s", why);
+}
+
+/* Submit (unless in flight) and confirm one row; store writes are the adapter's
+ * journal only. Returns the adapter's error code (0: the status is in st). */
+static int submit_confirm(struct tb_relay *r, const struct tb_outbox_row *row, struct outcome *o,
+                          struct tb_txref *ref, struct tb_status *st, struct tb_error *aerr)
+{
+	struct net *d = o->dst;
 	struct tb_native nat;
-	struct tb_txref ref;
-	struct tb_status st;
-	struct tb_error aerr;
 	memset(&nat, 0, sizeof nat);
-	memset(&ref, 0, sizeof ref);
-	memset(&st, 0, sizeof st);
 	snprintf(nat.locator, sizeof nat.locator, "%s", row->idem_key);
 	int rc = 0;
 	if (row->txref[0]) {
-		snprintf(ref.ref, sizeof ref.ref, "%s", row->txref); /* in flight: only confirm */
+		snprintf(ref->ref, sizeof ref->ref, "%s", row->txref); /* in flight: only confirm */
 	} else {
-		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, &aerr);
-		rc = rc ? rc : o->dst->ops->submit(o->dst->state, &nat, row->idem_key, &ref, &aerr);
+		r->cur_row = row->id;
+		r->cur_dest = d->name;
+		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, aerr);
+		rc = rc ? rc : d->ops->submit(d->state, &nat, row->idem_key, ref, aerr);
+		r->cur_row = 0;
+		r->cur_dest = NULL;
+		tb_json_free(nat.doc);
+		if (rc) /* a failed submit is logged with the round's faults (publish_round) */
+			return rc;
 	}
-	rc = rc ? rc : o->dst->ops->confirm(o->dst->state, &ref, &st, &aerr);
-	tb_json_free(nat.doc);
-	if (rc != 0) {
+	rc = d->ops->confirm(d->state, ref, st, aerr);
+	if (rc == TB_EUNAVAIL) {
+		log_unavailable(r, d, "confirm", aerr->msg);
+		/* sent: ask again later rather than submit a second time */
+		memset(st, 0, sizeof *st);
+		st->state = TB_PENDING;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* One row's outcome; never fails the round: what went wrong goes into o. */
+static void attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct outcome *o)
+{
+	int di = find_net(r, row->destination);
+	if (di < 0) {
+		o->dst = NULL;
 		o->kind = OUT_FAILED;
-		o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
-		o->code = rc;
-		snprintf(o->why, sizeof o->why, "%s", aerr.msg);
+		o->permanent = 1;
+		snprintf(o->why, sizeof o->why, "network \"%s\" is no longer configured (removed "
+		         "while this row was pending); re-drive it once the network is back",
+		         row->destination);
+		return;
+	}
+	o->dst = &r->nets[di];
+	struct tb_txref ref;
+	struct tb_status st;
+	struct tb_error aerr = {0};
+	memset(&ref, 0, sizeof ref);
+	memset(&st, 0, sizeof st);
+	int rc = submit_confirm(r, row, o, &ref, &st, &aerr);
+	host_drop_staged(r, o->dst->name);
+	o->done_ms = tb_relay_now_ms();
+	if (rc != 0) {
+		set_failed(o, rc, aerr.msg);
 	} else if (st.state == TB_PENDING) {
 		o->kind = OUT_PENDING; /* confirmed again later, not resubmitted */
 		snprintf(o->txref, sizeof o->txref, "%s", ref.ref);
 	} else if (st.state == TB_FAILED) {
-		o->kind = OUT_FAILED;
-		o->code = TB_EINVAL;
-		snprintf(o->why, sizeof o->why, "%s", st.reason[0] ? st.reason : "failed at the "
-		         "destination");
+		set_failed(o, 0, st.reason[0] ? st.reason : "failed at the destination");
 	} else {
-		o->kind = OUT_CONFIRMED;
-		return fill_receipt(r, row, ref.ref, &o->receipt, err);
+		int sup = st.state == TB_SUPERSEDED;
+		o->kind = sup ? OUT_SUPERSEDED : OUT_CONFIRMED;
+		rc = fill_receipt(r, row, ref.ref, sup ? "superseded" : "confirmed", &o->receipt, &aerr);
+		if (rc)
+			set_failed(o, 0, aerr.msg);
 	}
-	return 0;
+}
+
+static int has_receipt(const struct outcome *o)
+{
+	return o->kind == OUT_CONFIRMED || o->kind == OUT_SUPERSEDED;
 }
 
 /* One transaction for the round: failures with their backoff, receipts appended. */
@@ -657,7 +862,7 @@ static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 		else if (outs[i].kind == OUT_PENDING)
 			rc = r->store.ops->outbox_submitted(r->store.state, rows[i].id, outs[i].txref,
 			                                    now + r->confirm_ms, err);
-		else if (outs[i].kind == OUT_CONFIRMED) {
+		else if (has_receipt(&outs[i])) {
 			ids[k] = rows[i].id;
 			rs[k++] = outs[i].receipt;
 		}
@@ -667,45 +872,55 @@ static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 	if (rc)
 		r->store.ops->rollback(r->store.state);
 	for (size_t i = 0, j = 0; rc == 0 && i < n; i++)
-		if (outs[i].kind == OUT_CONFIRMED)
+		if (has_receipt(&outs[i]))
 			outs[i].receipt = rs[j++]; /* with seq, prev and signature */
 	free(ids);
 	free(rs);
 	return rc;
 }
 
-static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
-                          const struct outcome *outs, size_t n, int64_t now)
+static void count_outcome(struct tb_relay *r, const struct tb_outbox_row *row,
+                          const struct outcome *o)
 {
-	pthread_mutex_lock(&r->mu);
-	for (size_t i = 0; i < n; i++) {
-		struct net *d = outs[i].dst;
-		if (outs[i].kind == OUT_CONFIRMED) {
+	struct net *d = o->dst;
+	if (has_receipt(o)) {
+		if (o->kind == OUT_CONFIRMED)
 			d->delivered++;
-			r->pending--;
-			r->receipts++;
-			observe_latency(r, now - rows[i].created_ms);
-		} else if (outs[i].kind == OUT_FAILED) {
+		else
+			d->superseded++;
+		r->pending--;
+		r->receipts++;
+		observe_latency(r, o->done_ms - row->created_ms);
+	} else if (o->kind == OUT_FAILED) {
+		if (d)
 			d->failed++;
-			if (outs[i].permanent || rows[i].attempts + 1 >= r->retry.max_attempts) {
+		if (o->permanent || row->attempts + 1 >= r->retry.max_attempts) {
+			if (d)
 				d->dead++;
-				r->dead_total++;
-				r->pending--;
-			}
+			r->dead_total++;
+			r->pending--;
 		}
 	}
+}
+
+static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
+                          const struct outcome *outs, size_t n)
+{
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < n; i++)
+		count_outcome(r, &rows[i], &outs[i]);
 	pthread_mutex_unlock(&r->mu);
 	for (size_t i = 0; i < n; i++) { /* every failed attempt is logged, rate-limited */
 		struct tb_error e = {.code = outs[i].code};
 		snprintf(e.msg, sizeof e.msg, "%s", outs[i].why);
-		if (outs[i].kind == OUT_FAILED)
+		if (outs[i].kind == OUT_FAILED && outs[i].dst)
 			fault_note(r, &outs[i].dst->deliver_fault, TB_LOG_WARN, "delivery failing; "
 			           "retrying with backoff", outs[i].dst->name, &e);
-		else if (outs[i].kind == OUT_CONFIRMED)
+		else if (has_receipt(&outs[i]))
 			fault_clear(r, &outs[i].dst->deliver_fault, "delivery resumed", outs[i].dst->name);
 	}
 	for (size_t i = 0; r->on_receipt && i < n; i++) {
-		if (outs[i].kind != OUT_CONFIRMED)
+		if (!has_receipt(&outs[i]))
 			continue;
 		struct tb_buf json;
 		struct tb_error err;
@@ -714,6 +929,24 @@ static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 			r->on_receipt(r->on_receipt_ctx, &outs[i].receipt, (const char *)json.data);
 		tb_buf_fini(&json);
 	}
+}
+
+/* Refresh the per-destination pending ages the metrics show (read by the loop's
+ * thread, which alone uses the store, at most once a second). */
+static void refresh_ages(struct tb_relay *r, int64_t now)
+{
+	struct tb_store_pending ages[TB_RELAY_MAX_NETWORKS];
+	size_t n = 0;
+	struct tb_error e;
+	if (r->ages_ms && now - r->ages_ms < AGES_EVERY_MS)
+		return;
+	if (r->store.ops->pending_ages(r->store.state, ages, TB_RELAY_MAX_NETWORKS, &n, &e) != 0)
+		return;
+	r->ages_ms = now;
+	pthread_mutex_lock(&r->mu);
+	memcpy(r->ages, ages, n * sizeof ages[0]);
+	r->n_ages = n;
+	pthread_mutex_unlock(&r->mu);
 }
 
 int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, struct tb_error *err)
@@ -728,7 +961,7 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 	                                                            &n, err))
 	                        : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = attempt(r, &rows[i], &outs[i], err);
+		attempt(r, &rows[i], &outs[i]);
 	rc = rc ? rc : sto(r, record_round(r, rows, outs, n, now_ms, err));
 	store_health(r, rc, n > 0, "-", err);
 	if (rc && rc != r->store_rc)
@@ -737,9 +970,10 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 	else if (rc == 0)
 		fault_clear(r, &r->round_fault, "delivery rounds resumed", "-");
 	if (rc == 0) {
-		publish_round(r, rows, outs, n, now_ms);
+		publish_round(r, rows, outs, n);
 		for (size_t i = 0; i < n; i++)
-			*delivered += outs[i].kind == OUT_CONFIRMED;
+			*delivered += has_receipt(&outs[i]);
+		refresh_ages(r, tb_relay_now_ms());
 	}
 	for (size_t i = 0; i < n; i++)
 		tb_outbox_row_fini(&rows[i]);
@@ -812,8 +1046,7 @@ static int retract_chunk(struct tb_relay *r, struct net *n, int64_t after, const
 	struct tb_receipt *rs = out->rs + out->n;
 	for (size_t i = 0; rc == 0 && i < *k; i++) {
 		ids[i] = rows[i].id;
-		rc = fill_receipt(r, &rows[i], rows[i].txref, &rs[i], err);
-		snprintf(rs[i].status, sizeof rs[i].status, "retracted-at-source");
+		rc = fill_receipt(r, &rows[i], rows[i].txref, "retracted-at-source", &rs[i], err);
 	}
 	rc = rc ? rc : sto(r, tb_store_append_status(&r->store, ids, rs, *k, r->key, err));
 	for (size_t i = 0; i < *k; i++)
@@ -1024,8 +1257,9 @@ static int lag_text(struct tb_relay *r, struct tb_buf *o)
 
 static int latency_text(struct tb_relay *r, struct tb_buf *o)
 {
-	int rc = tb_buf_puts(o, "# HELP tradebridge_delivery_latency_seconds From outbox to "
-	                        "confirmed receipt.\n# TYPE tradebridge_delivery_latency_seconds "
+	int rc = tb_buf_puts(o, "# HELP tradebridge_delivery_latency_seconds From the poll that "
+	                        "found the record at its source to the destination's confirmation "
+	                        "(receipt).\n# TYPE tradebridge_delivery_latency_seconds "
 	                        "histogram\n");
 	uint64_t cum = 0;
 	for (size_t b = 0; rc == 0 && b < TB_RELAY_LATENCY_BUCKETS; b++) {
@@ -1041,6 +1275,34 @@ static int latency_text(struct tb_relay *r, struct tb_buf *o)
 		rc = tb_buf_printf(o, "tradebridge_delivery_latency_seconds_sum %.6f\n"
 		                      "tradebridge_delivery_latency_seconds_count %" PRIu64 "\n",
 		                   r->latency_sum_s, r->latency_count);
+	return rc;
+}
+
+static int host_text(struct tb_relay *r, struct tb_buf *o)
+{
+	int rc = tb_buf_puts(o, "# HELP tradebridge_nonce_gaps_total Spent write nonces the node "
+	                        "did not know, found and filled.\n# TYPE tradebridge_nonce_gaps_total "
+	                        "counter\n");
+	for (size_t i = 0; rc == 0 && i < r->n_hosts; i++)
+		rc = tb_buf_printf(o, "tradebridge_nonce_gaps_total{network=\"%s\"} %" PRIu64 "\n",
+		                   r->hosts[i]->network, r->hosts[i]->nonce_gaps);
+	return rc;
+}
+
+static int ages_text(struct tb_relay *r, struct tb_buf *o)
+{
+	int64_t now = tb_relay_now_ms();
+	int rc = tb_buf_puts(o, "# HELP tradebridge_outbox_oldest_pending_seconds Age of the oldest "
+	                        "row waiting for a destination (0: none).\n# TYPE "
+	                        "tradebridge_outbox_oldest_pending_seconds gauge\n");
+	for (size_t i = 0; rc == 0 && i < r->n_nets; i++) {
+		double age = 0;
+		for (size_t k = 0; k < r->n_ages; k++)
+			if (strcmp(r->ages[k].destination, r->nets[i].name) == 0 && now > r->ages[k].oldest_ms)
+				age = (double)(now - r->ages[k].oldest_ms) / 1000.0;
+		rc = tb_buf_printf(o, "tradebridge_outbox_oldest_pending_seconds{destination=\"%s\"} "
+		                   "%.3f\n", r->nets[i].name, age);
+	}
 	return rc;
 }
 
@@ -1082,6 +1344,11 @@ int tb_relay_metrics_text(struct tb_relay *r, struct tb_buf *o, struct tb_error 
 	                                "tradebridge_store_errors_total %" PRIu64 "\n",
 	                             !r->store_down, r->store_errors);
 	rc = rc ? rc : latency_text(r, o);
+	rc = rc ? rc : per_network(r, o, "records_superseded", "Rows not sent: the destination held "
+	                           "a later version (receipt status superseded).",
+	                           offsetof(struct net, superseded));
+	rc = rc ? rc : host_text(r, o);
+	rc = rc ? rc : ages_text(r, o);
 	pthread_mutex_unlock(&r->mu);
 	return rc ? tb_error_set(err, rc, "metrics: output too large") : 0;
 }

@@ -67,6 +67,11 @@ int tb_relay_add_network(struct tb_relay *r, const char *name, const struct tb_a
 /* Records ingested on from are offered (through the policy) to to. */
 int tb_relay_add_route(struct tb_relay *r, const char *from, const char *to, struct tb_error *err);
 void tb_relay_set_hooks(struct tb_relay *r, const struct tb_relay_hooks *h);
+/* Where the loop logs what an operator must see (borrowed; NULL: nowhere). */
+void tb_relay_set_log(struct tb_relay *r, const struct tb_log *log);
+/* The host (journal, events) to give the adapter of network at open; owned by r,
+ * valid until tb_relay_free. NULL when out of memory or networks. */
+const struct tb_host *tb_relay_host(struct tb_relay *r, const char *network);
 void tb_relay_on_receipt(struct tb_relay *r, tb_relay_receipt_fn fn, void *ctx);
 
 /* Poll one batch from network and keep it; *taken = records stored (0 when the

@@ -429,14 +429,28 @@ static void two_chains(void **state)
 	assert_int_equal(hex[2 + 3 * 64 - 1], '3');              /* status: cancelled */
 	assert_int_equal(hex[2 + 6 * 64 - 1], '3');              /* version 3 */
 	tb_json_free(r);
-	/* the same records again change nothing: no transaction is even sent */
+	/* the same records again change nothing: no transaction is even sent; version 3
+	 * is there, and 1 and 2 are superseded by it, never "confirmed" */
 	uint64_t before, after;
 	assert_int_equal(tb_ganache_block_number(&w->b, &before, &e), 0);
 	for (size_t i = 0; i < 3; i++) {
 		struct tb_native rec = {.doc = got.items[i].doc};
 		struct tb_txref ref;
+		struct tb_status st;
 		assert_int_equal(b.ops->submit(b.state, &rec, "k", &ref, &e), 0);
-		assert_int_equal(strncmp(ref.ref, "present:", 8), 0);
+		assert_int_equal(b.ops->confirm(b.state, &ref, &st, &e), 0);
+		if (i == 2) {
+			assert_int_equal(strncmp(ref.ref, "present:", 8), 0);
+			assert_int_equal(st.state, TB_CONFIRMED);
+			continue;
+		}
+		/* names the certificate, the version that superseded it and its record hash */
+		const char *named = "superseded-by:0x50452f41454f2f323032362f303030303031"
+		                   "0000000000000000000000000000:3:0x"
+		                   "0303030303030303030303030303030303030303030303030303030303030303";
+		assert_string_equal(ref.ref, named);
+		assert_int_equal(st.state, TB_SUPERSEDED);
+		assert_non_null(strstr(st.reason, ":3:"));
 	}
 	assert_int_equal(tb_ganache_block_number(&w->b, &after, &e), 0);
 	assert_int_equal(after, before);

@@ -57,6 +57,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE retracted(record INTEGER PRIMARY KEY REFERENCES records(id),"
 	" reason TEXT NOT NULL, ms INTEGER NOT NULL);"
 	"CREATE INDEX records_locator ON records(network, locator);",
+	/* 3: each network's own durable key-value space (an EVM write journal, EDI counters) */
+	"CREATE TABLE kv(network TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+	" PRIMARY KEY(network, key)) WITHOUT ROWID;"
+	"CREATE INDEX outbox_record ON outbox(record);",
 };
 #define CURSOR_LOG_KEEP 1024 /* cursors kept per network for finding a re-org's ancestor */
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -514,6 +518,9 @@ static int sq_outbox_add(void *state, int64_t record, const char *destination,
 #define ROW_COLS \
 	"id, record, destination, idem_key, state, attempts, next_ms, reason, payload, created_ms," \
 	" txref"
+#define ROW_COLS_O \
+	"o.id, o.record, o.destination, o.idem_key, o.state, o.attempts, o.next_ms, o.reason," \
+	" o.payload, o.created_ms, o.txref"
 
 static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 {
@@ -561,8 +568,13 @@ static int claim_rows(struct sq *s, int64_t now_ms, int64_t lease_ms, struct tb_
                       size_t max, size_t *n, struct tb_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = prep(s, "SELECT " ROW_COLS " FROM outbox WHERE state='pending' AND next_ms<=?1"
-	                 " AND lease_ms<=?1 ORDER BY next_ms, id LIMIT ?2", &st, err);
+	/* Versions of one key reach a destination in order: a row waits while an earlier
+	 * version of its key is still pending for the same destination. */
+	int rc = prep(s, "SELECT " ROW_COLS_O " FROM outbox o JOIN records r ON r.id=o.record"
+	                 " WHERE o.state='pending' AND o.next_ms<=?1 AND o.lease_ms<=?1"
+	                 " AND NOT EXISTS (SELECT 1 FROM records e JOIN outbox p ON p.record=e.id"
+	                 " WHERE e.key=r.key AND e.version<r.version AND p.destination=o.destination"
+	                 " AND p.state='pending') ORDER BY o.next_ms, o.id LIMIT ?2", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
@@ -865,6 +877,74 @@ static int sq_receipt_by_record(void *state, const char *record_id, tb_receipt_f
 	return each_receipt(s, st, fn, ctx, err);
 }
 
+static int sq_kv_get(void *state, const char *network, const char *key, struct tb_buf *out,
+                     struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, "SELECT value FROM kv WHERE network=? AND key=?", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	tb_buf_reset(out);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		const void *v = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		rc = tb_buf_append(out, v ? v : "", (size_t)n);
+		if (rc)
+			rc = tb_error_set(err, rc, "store: kv %s/%s: value larger than the reader takes",
+			                  network, key);
+	} else {
+		rc = r == SQLITE_DONE ? 1 : db_error(s, err, "reading a network's kv");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_kv_put(void *state, const char *network, const char *key, const void *val,
+                     size_t len, struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, val ? "INSERT INTO kv(network, key, value) VALUES(?1, ?2, ?3)"
+	                       " ON CONFLICT(network, key) DO UPDATE SET value=excluded.value"
+	                     : "DELETE FROM kv WHERE network=?1 AND key=?2", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (val)
+		sqlite3_bind_blob(st, 3, val, (int)len, SQLITE_STATIC);
+	return run(s, st, "writing a network's kv", err);
+}
+
+static int sq_pending_ages(void *state, struct tb_store_pending *out, size_t max, size_t *n,
+                           struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+	int rc = prep(s, "SELECT destination, MIN(created_ms), COUNT(*) FROM outbox"
+	                 " WHERE state='pending' GROUP BY destination ORDER BY destination LIMIT ?",
+	              &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		copy_col(st, 0, out[*n].destination, sizeof out[*n].destination);
+		out[*n].oldest_ms = sqlite3_column_int64(st, 1);
+		out[*n].rows = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = db_error(s, err, "reading pending rows per destination");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int count(struct sq *s, const char *sql, int64_t *out, struct tb_error *err)
 {
 	sqlite3_stmt *st;
@@ -924,4 +1004,7 @@ const struct tb_store_ops tb_store_sqlite = {
 	.receipt_range = sq_receipt_range,
 	.receipt_by_record = sq_receipt_by_record,
 	.stats = sq_stats,
+	.kv_get = sq_kv_get,
+	.kv_put = sq_kv_put,
+	.pending_ages = sq_pending_ages,
 };

@@ -2,7 +2,9 @@
  * now (sqlite.c), PostgreSQL later as another table of the same functions.
  * Invariants every backend keeps: a record version is never overwritten; an
  * outbox row moves pending -> delivered exactly once, in the same transaction
- * that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap. */
+ * that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap;
+ * a row is not claimed while an earlier version of its key is pending for the
+ * same destination. */
 #ifndef TB_STORE_H
 #define TB_STORE_H
 
@@ -65,6 +67,13 @@ struct tb_cursor_mark {
 struct tb_retraction {
 	int64_t records; /* records newly marked retracted */
 	int64_t dead;    /* pending outbox rows retired as dead letters */
+};
+
+/* Pending rows of one destination: how many and when the oldest entered. */
+struct tb_store_pending {
+	char destination[64];
+	int64_t oldest_ms;
+	int64_t rows;
 };
 
 /* Called with each receipt in a range; return nonzero to stop (returned as is). */
@@ -138,6 +147,15 @@ struct tb_store_ops {
 	int (*receipt_by_record)(void *state, const char *record_id, tb_receipt_fn fn, void *ctx,
 	                         struct tb_error *err);
 	int (*stats)(void *state, struct tb_store_stats *out, struct tb_error *err);
+	/* A network's own key-value space: get returns 1 when key is absent; put with
+	 * val NULL deletes; both join the caller's open transaction if there is one. */
+	int (*kv_get)(void *state, const char *network, const char *key, struct tb_buf *out,
+	              struct tb_error *err);
+	int (*kv_put)(void *state, const char *network, const char *key, const void *val,
+	              size_t len, struct tb_error *err);
+	/* Pending rows per destination (at most max, by name). */
+	int (*pending_ages)(void *state, struct tb_store_pending *out, size_t max, size_t *n,
+	                    struct tb_error *err);
 };
 
 extern const struct tb_store_ops tb_store_sqlite;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapter.h"
 
@@ -34,7 +35,16 @@ struct fake_sink {
 	long nkeys;
 	char last_payload[1024];
 	sqlite3 *db;     /* if set: effects kept in table effects(idem PRIMARY KEY) */
+	int delay_ms;    /* submit takes this long (a destination's own latency) */
+	long long confirmed_at_ms; /* the sink's wall clock when it last said CONFIRMED */
 };
+
+static inline long long fake_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline int fake_source_poll(void *state, const struct tb_cursor *from, struct tb_batch *out,
                                    struct tb_error *err)
@@ -95,6 +105,10 @@ static inline int fake_sink_submit(void *state, const struct tb_native *rec, con
 {
 	struct fake_sink *k = state;
 	k->submits++;
+	if (k->delay_ms > 0) {
+		struct timespec d = {k->delay_ms / 1000, (long)(k->delay_ms % 1000) * 1000000L};
+		nanosleep(&d, NULL);
+	}
 	if (k->down)
 		return tb_error_set(err, TB_EUNAVAIL, "sink: connection refused");
 	if (k->reject)
@@ -141,6 +155,7 @@ static inline int fake_sink_confirm(void *state, const struct tb_txref *ref, str
 	}
 	out->state = TB_CONFIRMED;
 	out->confirmations = 1;
+	k->confirmed_at_ms = fake_wall_ms();
 	return 0;
 }
 
