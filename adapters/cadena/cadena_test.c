@@ -5,7 +5,9 @@
  * (evm_snapshot/evm_revert) never yields a record; events from another contract, by
  * an unauthorised signer, with a wrong claimed field, or whose receipts were altered
  * in transit are INVALID with the reason; a stopped node gives UNKNOWN and an
- * unchanged cursor. Everything talks to 127.0.0.1; every node is killed in teardown. */
+ * unchanged cursor; a re-org deeper than the confirmations, under a running relay,
+ * is logged, retracted and resumed after tradebridge cursor reset. Everything talks
+ * to 127.0.0.1; every node is killed in teardown. */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +35,9 @@
 #include "builtmod.h"
 #include "modules.h"
 #include "peers.h"
+#include "relay.h"
+#include "runcli.h"
+#include "tmpdir.h"
 
 #define CONF 2 /* confirmations the ingesting network asks for */
 
@@ -754,6 +759,146 @@ static void node_down(void **state)
 	tb_batch_fini(&got);
 }
 
+/* ---- the relay over a deep re-org ---- */
+
+struct sink {
+	long submits;
+};
+
+static int sink_submit(void *state, const struct tb_native *rec, const char *idem,
+                       struct tb_txref *out, struct tb_error *err)
+{
+	struct sink *k = state;
+	(void)rec, (void)err;
+	k->submits++;
+	snprintf(out->ref, sizeof(out->ref), "sink:%s", idem);
+	return 0;
+}
+
+static int sink_confirm(void *state, const struct tb_txref *ref, struct tb_status *out,
+                        struct tb_error *err)
+{
+	(void)state, (void)ref, (void)err;
+	out->state = TB_CONFIRMED;
+	return 0;
+}
+
+static const struct tb_adapter_ops sink_ops = {
+	.abi = TB_ADAPTER_ABI, .name = "sink", .submit = sink_submit, .confirm = sink_confirm,
+};
+
+static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
+                     struct tb_error *err)
+{
+	(void)ctx, (void)dest, (void)err;
+	*out = tb_json_clone(rec);
+	return *out ? 0 : TB_ENOMEM;
+}
+
+/* Step the relay until a step does nothing (bounded); returns the last step's code. */
+static int settle(struct tb_relay *r)
+{
+	struct tb_error e;
+	int rc = 0;
+	for (int i = 0; i < 100; i++) {
+		size_t work = 0;
+		rc = tb_relay_step(r, &work, &e);
+		if (work == 0)
+			break;
+	}
+	return rc;
+}
+
+struct retractions {
+	int n;
+	char locator[256];
+};
+
+static int count_retracted(void *ctx, const struct tb_receipt *r, const char *json)
+{
+	struct retractions *k = ctx;
+	(void)json;
+	if (strcmp(r->status, "retracted-at-source") == 0) {
+		k->n++;
+		snprintf(k->locator, sizeof(k->locator), "%s", r->source_locator);
+	}
+	return 0;
+}
+
+/* A change delivered, then dropped by a re-org deeper than the confirmations (the
+ * chain reverted under it and a longer one mined): the relay logs both hashes, the
+ * common ancestor and the depth, writes a retracted-at-source receipt, holds ingest
+ * until tradebridge cursor reset, and then takes the new chain's changes. */
+static void deep_reorg_through_the_relay(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	struct net a;
+	struct sink sink = {0};
+	struct tb_relay *r;
+	char dir[64], store[96], snap[32], *logbuf = NULL;
+	size_t loglen = 0;
+	assert_int_equal(tb_tmpdir_make(dir, sizeof(dir), "tb-reorg"), 0);
+	snprintf(store, sizeof(store), "%s/relay.db", dir);
+	FILE *logf = open_memstream(&logbuf, &loglen);
+	struct tb_log log;
+	tb_log_init(&log, logf, "relay", TB_LOG_INFO, TB_LOG_TEXT);
+	struct tb_relay_config cfg = {.store_path = store, .log = &log};
+	memset(cfg.key, 9, 32);
+	open_a(w, &a, w->a.url, tb_ganache_addresses[1]);
+	assert_int_equal(tb_relay_new(&r, &cfg, &e), 0);
+	assert_int_equal(tb_relay_add_network(r, "pe-cadena", w->ops, a.state, &e), 0);
+	assert_int_equal(tb_relay_add_network(r, "cl", &sink_ops, &sink, &e), 0);
+	assert_int_equal(tb_relay_add_route(r, "pe-cadena", "cl", &e), 0);
+	struct tb_relay_hooks h = {.policy = allow_all};
+	tb_relay_set_hooks(r, &h);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
+	assert_int_equal(settle(r), 0); /* whatever earlier tests left on A */
+	long before = sink.submits;
+	assert_int_equal(tb_ganache_snapshot(&w->a, snap, &e), 0);
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 40, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 2, &e), 0); /* final, taken, delivered */
+	assert_int_equal(settle(r), 0);
+	assert_int_equal(sink.submits, before + 1);
+	/* the chain loses that history and grows a longer one without it */
+	assert_int_equal(tb_ganache_revert(&w->a, snap, &e), 0);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 8, &e), 0);
+	assert_int_equal(settle(r), TB_EREORG);
+	fflush(logf);
+	assert_non_null(strstr(logbuf, "re-org deeper than the confirmation depth"));
+	assert_non_null(strstr(logbuf, "re-org deeper than 2 confirmations: block "));
+	assert_non_null(strstr(logbuf, ", is now 0x"));
+	assert_non_null(strstr(logbuf, "records_retracted=1 retraction_receipts=1"));
+	const char *anc = strstr(logbuf, "common_ancestor=");
+	const char *depth = strstr(logbuf, "depth=");
+	assert_non_null(anc);
+	assert_non_null(depth);
+	assert_true(atoi(depth + 6) >= CONF + 1);
+	char block[32];
+	snprintf(block, sizeof(block), "%lld", atoll(anc + 16));
+	struct retractions k = {0};
+	struct tb_store *st = tb_relay_store(r);
+	assert_int_equal(st->ops->receipt_range(st->state, 1, 1000, count_retracted, &k, &e), 0);
+	assert_int_equal(k.n, 1);
+	/* held: nothing new is taken until the operator moves the cursor */
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 41, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 1, &e), 0);
+	assert_int_equal(settle(r), TB_EREORG);
+	assert_int_equal(sink.submits, before + 1);
+	struct tb_run run;
+	TB_RUN(&run, "cursor", "reset", "-s", store, "pe-cadena", "--to", block);
+	if (run.status != 0)
+		fail_msg("cursor reset: %s", TB_ERR(&run));
+	tb_run_fini(&run);
+	assert_int_equal(settle(r), 0);
+	assert_int_equal(sink.submits, before + 2); /* the new chain's certificate 41 */
+	tb_relay_free(r);
+	close_net(&a);
+	fclose(logf);
+	free(logbuf);
+	tb_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +907,7 @@ int main(void)
 		cmocka_unit_test(reorg_never_yields),
 		cmocka_unit_test(forged_events),
 		cmocka_unit_test(tampered_receipt),
+		cmocka_unit_test(deep_reorg_through_the_relay),
 		cmocka_unit_test(node_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
