@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -486,7 +487,21 @@ struct relay_b {
 	char dir[64], path[128];
 	struct tb_relay *r;
 	struct net b;
+	int die_after_journal;
 };
+
+/* A host that dies (kill -9 style, no cleanup) right after the journal of a
+ * submission commits and before anything is sent. */
+static const struct tb_host *real_host;
+static struct tb_host dying_host;
+
+static int commit_then_die(void *ctx, const struct tb_txref *ref, struct tb_error *err)
+{
+	int rc = real_host->kv_commit(ctx, ref, err);
+	if (rc == 0 && ref)
+		_exit(9);
+	return rc;
+}
 
 /* Open the relay and "cl-cadena" (adapter ops, writing with key keyi to B). */
 static void relay_open(struct world *w, struct relay_b *rb, const struct tb_adapter_ops *ops,
@@ -509,6 +524,12 @@ static void relay_open(struct world *w, struct relay_b *rb, const struct tb_adap
 	const struct tb_adapter_ops *saved = w->ops;
 	w->ops = ops;
 	w->host = tb_relay_host(rb->r, "cl-cadena");
+	if (rb->die_after_journal) {
+		real_host = w->host;
+		dying_host = *real_host;
+		dying_host.kv_commit = commit_then_die;
+		w->host = &dying_host;
+	}
 	int rc = open_net(w, &rb->b, j, &e);
 	w->ops = saved;
 	w->host = NULL;
@@ -722,6 +743,53 @@ static void nonce_gap_is_filled(void **state)
 	assert_int_equal(tb_relay_metrics_text(rb.r, &m, &e), 0);
 	assert_non_null(strstr((char *)m.data, "tradebridge_nonce_gaps_total{network=\"cl-cadena\"} 1\n"));
 	tb_buf_fini(&m);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
+}
+
+/* A kill between the journal's commit and the send: nothing reached the node; the
+ * relay started again sends those very bytes (the row was in flight under their
+ * hash) and the registry gets the record once. */
+static void crash_between_journal_and_send(void **state)
+{
+	struct world *w = *state;
+	struct relay_b rb = {0};
+	assert_int_equal(tb_tmpdir_make(rb.dir, sizeof(rb.dir), "tb-cadena-crash"), 0);
+	uint64_t sent = tx_count_of(w, tb_ganache_addresses[2]);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rb.die_after_journal = 1;
+		relay_open(w, &rb, w->ops, 2);
+		offer(&rb, 22, "certified", 1);
+		size_t done;
+		struct tb_error e;
+		tb_relay_deliver(rb.r, tb_relay_now_ms(), &done, &e);
+		_exit(0); /* not reached when the journal committed */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 9);
+	assert_int_equal(tx_count_of(w, tb_ganache_addresses[2]), sent);
+	assert_int_equal(held_version(w, 22), 0);
+	relay_open(w, &rb, w->ops, 2);
+	struct tb_store *st = tb_relay_store(rb.r);
+	struct tb_outbox_row row;
+	struct tb_error e = {0};
+	assert_int_equal(st->ops->outbox_get(st->state, 1, &row, &e), 0);
+	char journalled[256];
+	snprintf(journalled, sizeof(journalled), "%s", row.txref);
+	tb_outbox_row_fini(&row);
+	assert_int_equal(strncmp(journalled, "0x", 2), 0); /* in flight under the journalled hash */
+	drain(&rb);
+	assert_int_equal(held_version(w, 22), 1);
+	assert_int_equal(tx_count_of(w, tb_ganache_addresses[2]), sent + 1);
+	struct receipts c;
+	receipts_of(&rb, &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.r[0].status, "confirmed");
+	assert_string_equal(c.r[0].txref, journalled);
 	relay_close(&rb);
 	tb_tmpdir_remove(rb.dir);
 }
@@ -1004,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(two_chains),
 		cmocka_unit_test(journal_exactly_once),
 		cmocka_unit_test(nonce_gap_is_filled),
+		cmocka_unit_test(crash_between_journal_and_send),
 		cmocka_unit_test(superseded_versions_say_so),
 		cmocka_unit_test(reorg_never_yields),
 		cmocka_unit_test(forged_events),
