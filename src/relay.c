@@ -600,7 +600,7 @@ static void log_unavailable(struct tb_relay *r, struct net *n, const char *what,
 static void set_failed(struct outcome *o, int rc, const char *why)
 {
 	o->kind = OUT_FAILED;
-	o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY || rc == TB_ECONFIG;
+	o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
 	snprintf(o->why, sizeof o->why, "%s", why);
 }
 
