@@ -765,7 +765,7 @@ static void set_failed(struct outcome *o, int rc, const char *why)
 {
 	o->kind = OUT_FAILED;
 	o->code = rc ? rc : TB_EINVAL;
-	o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY || rc == TB_ECONFIG;
+	o->permanent = rc == TB_EINVAL || rc == TB_EVERIFY;
 	snprintf(o->why, sizeof o->why, "%s", why);
 }
 

@@ -81,6 +81,7 @@ static int cadena_open(const struct tb_network *net, void **state, struct tb_err
 		free(cd);
 		return rc;
 	}
+	cd->ev.host = net->host;
 	*state = cd;
 	return 0;
 }
