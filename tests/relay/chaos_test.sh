@@ -7,11 +7,8 @@
 # (e.g. CHAOS_ARGS=--seed=1234 to repeat a run's random choices).
 # Scenarios the relay does not pass yet are listed as NOT YET ENABLED, with why;
 # enable one by adding it to "enabled" below once the feature it needs has landed.
-enabled=broken-sighup,reorg
-not_enabled='kills:kill -9 under load can leave a nonce gap that stalls delivery for ever (issue 9, item 1)'
-not_enabled="$not_enabled;fault-window:a kill between the nonce journal and the send leaves that gap every time"
-not_enabled="$not_enabled;outage:intermediate versions are skipped yet receipted as confirmed, and the outage is not logged"
-not_enabled="$not_enabled;remove-network:rows of a removed network poison delivery rounds instead of becoming dead letters"
+enabled=kills,fault-window,outage,remove-network,broken-sighup,reorg
+not_enabled=
 exec node "${TB_SRCDIR:-.}/tests/relay/chaos.js" --certs=20 --rate=5 --stream=20 --kills=4 --kill-gap=1500-3500 \
 	--outage=10 --reorg-depth=3 --calm=20 --drain=120 --stall=8 \
 	--scenarios="$enabled" --not-enabled="$not_enabled" $CHAOS_ARGS
