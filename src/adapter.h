@@ -10,18 +10,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
 #include "lib/options.h"
 #include "lib/error.h"
 #include "lib/json.h"
 
-#define TB_ADAPTER_ABI 1
+#define TB_ADAPTER_ABI 2
 #define TB_ADAPTER_SYMBOL "tradebridge_adapter"
+
+struct tb_txref;
+
+/* Events the host counts and logs for the operator (tradebridge_<name>_total). */
+enum tb_host_event {
+	TB_EVENT_NONCE_GAP, /* a spent nonce the node does not know: filled, never skipped */
+};
+
+/* What the relay lends a network at open: a small durable key-value space of the
+ * network's own inside the relay's store. Writes are staged and become durable
+ * together at kv_commit; inside submit, in the same transaction that notes the
+ * outbox row as in flight under ref (from then on it is confirmed, never
+ * resubmitted). Staged writes not committed when the call returns are dropped. */
+struct tb_host {
+	void *ctx;
+	/* out gets the value (reset first); 1 = no such key. */
+	int (*kv_get)(void *ctx, const char *key, struct tb_buf *out, struct tb_error *err);
+	/* Stage key = val (val NULL: delete key). Keys < 128 bytes, values < 1 MiB. */
+	int (*kv_put)(void *ctx, const char *key, const void *val, size_t len,
+	              struct tb_error *err);
+	/* Make the staged writes durable in one transaction; ref (may be NULL) as above. */
+	int (*kv_commit)(void *ctx, const struct tb_txref *ref, struct tb_error *err);
+	/* Count ev for this network and log msg at warning level. */
+	void (*event)(void *ctx, enum tb_host_event ev, const char *msg);
+};
 
 /* One configured instance of an adapter ("pe-cadena" of adapter "cadena"). */
 struct tb_network {
 	const char *name;    /* the network's name in the configuration */
 	const char *adapter; /* the adapter's name */
 	const void *conf;    /* the adapter's options struct, filled from its options table */
+	const struct tb_host *host; /* NULL outside `tradebridge run` (check-config, verify) */
 };
 
 /* Where ingest resumes: opaque text the adapter writes and reads back (a block
@@ -47,6 +74,9 @@ struct tb_batch {
 	struct tb_native *items;
 	size_t len, cap;
 	struct tb_cursor next; /* the cursor to store once every item is safely kept */
+	int64_t behind;        /* units (blocks, messages) ready at the source past the cursor
+	                        * polled from, this batch included; -1 (as the relay sets it) =
+	                        * unknown. Shown as the source-lag metric. */
 };
 
 struct tb_proof {
@@ -64,6 +94,7 @@ enum tb_delivery {
 	TB_PENDING,
 	TB_CONFIRMED,
 	TB_FAILED,
+	TB_SUPERSEDED, /* the destination holds a later version (reason names it): not sent */
 };
 
 struct tb_status {
@@ -79,6 +110,9 @@ struct tb_adapter_ops {
 	const struct tb_option *options; /* ends with TB_OPT_END */
 	size_t conf_size;        /* size of the struct the options fill */
 	int (*open)(const struct tb_network *net, void **state, struct tb_error *err);
+	/* TB_EREORG: the source no longer has the history `from` points into (the message
+	 * names what changed); the relay then looks for the newest stored cursor that poll
+	 * still accepts. */
 	int (*poll)(void *state, const struct tb_cursor *from, struct tb_batch *out,
 	            struct tb_error *err);
 	int (*verify)(void *state, const struct tb_native *rec, struct tb_proof *out,

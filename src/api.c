@@ -215,9 +215,11 @@ static void handle(nng_aio *aio)
 		return;
 	}
 	if (strcmp(path, "/readyz") == 0) {
-		int ready = !a->cfg.ready || a->cfg.ready(a->cfg.ctx);
-		reply(aio, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n",
-		      ready ? 6 : 10);
+		const char *why = a->cfg.not_ready ? a->cfg.not_ready(a->cfg.ctx) : NULL;
+		char text[256];
+		int n = snprintf(text, sizeof text, why ? "not ready: %s\n" : "ready\n", why);
+		reply(aio, why ? 503 : 200, "text/plain", text,
+		      n < (int)sizeof text ? (size_t)n : sizeof text - 1);
 		return;
 	}
 	if (!token_ok(a, nng_http_req_get_header(req, "Authorization"))) {

@@ -18,7 +18,9 @@ struct tb_api_config {
 	int allow_remote;       /* 1 = a non-loopback HOST is allowed */
 	const char *store_path; /* the relay's store, opened read-only */
 	void *ctx;              /* passed to the callbacks */
-	int (*ready)(void *ctx); /* 1 when the relay is ready; NULL = always */
+	/* NULL when the relay is ready, else a short reason without detail (the
+	 * endpoint is open); the callback NULL = always ready. */
+	const char *(*not_ready)(void *ctx);
 	int (*metrics)(void *ctx, struct tb_buf *out, struct tb_error *err); /* may be NULL */
 };
 

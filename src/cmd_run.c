@@ -1,8 +1,9 @@
 /* tradebridge run: the relay in the foreground. Loads the adapters, opens every
  * configured network, and steps the loop until SIGTERM/SIGINT (the current step
  * finishes: nothing is cut mid-transaction); SIGHUP re-reads the configuration
- * and reopens the networks, keeping the old ones if the new file is unusable.
- * Invariant: start-up refuses a key file others can read before anything opens. */
+ * and reopens the networks, keeping the running ones if the new file is unusable.
+ * Invariants: start-up refuses a key file others can read before anything opens;
+ * the exit status is 0 only for a stop asked by a signal. */
 #include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "keyfile.h"
 #include "lib/num.h"
+#include "lib/log.h"
 #include "modules.h"
 #include "relay.h"
 #include "sharing.h"
@@ -38,6 +40,7 @@ static const char usage[] =
 struct run_opts {
 	const char *config, *store, *key, *admin, *pub, *rep, *tls_cert, *tls_ca;
 	int idle_ms;
+	struct tb_log *log;        /* the relay's faults, stalls and re-orgs */
 	struct tb_relay_opts conf; /* the configuration's relay section, for what flags leave */
 };
 
@@ -57,6 +60,7 @@ struct session {
 	size_t n;
 	struct tb_relay *relay;
 	struct tb_sharing sharing; /* routes, policies, mappings: the hooks' context */
+	struct tb_log log;         /* the relay loop's */
 };
 
 static volatile sig_atomic_t stop_flag, reload_flag;
@@ -71,14 +75,14 @@ static void on_signal(int sig)
 
 static void session_close(struct session *s)
 {
-	tb_relay_free(s->relay);
 	tb_sharing_fini(&s->sharing);
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->n; i++) { /* adapters before the relay that lent them a host */
 		if (s->nets[i].ops->close && s->nets[i].state)
 			s->nets[i].ops->close(s->nets[i].state);
 		tb_options_fini(s->nets[i].ops->options, s->nets[i].conf);
 		free(s->nets[i].conf);
 	}
+	tb_relay_free(s->relay);
 	if (s->mods) {
 		tb_modules_fini(s->mods);
 		free(s->mods);
@@ -88,7 +92,7 @@ static void session_close(struct session *s)
 }
 
 static int open_network(struct session *s, const char *file, const struct tb_json_member *m,
-                        struct tb_error *err)
+                        const struct tb_host *host, struct tb_error *err)
 {
 	const char *ad = tb_json_string(tb_json_get(m->value, "adapter"));
 	const struct tb_module *mod = ad ? tb_modules_find(s->mods, ad) : NULL;
@@ -114,7 +118,8 @@ static int open_network(struct session *s, const char *file, const struct tb_jso
 	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = prefix};
 	int rc = tb_options_load(mod->ops->options ? mod->ops->options : none, m->value, &src, ignore,
 	                         o->conf, err);
-	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf};
+	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf,
+	                             .host = host};
 	rc = rc ? rc : (o->ops->open ? o->ops->open(&o->net, &o->state, err) : 0);
 	if (rc)
 		tb_error_prefix(err, "network %s", o->name);
@@ -160,6 +165,7 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
                         struct tb_error *err)
 {
 	memset(s, 0, sizeof *s);
+	tb_log_init(&s->log, stderr, "relay", TB_LOG_INFO, TB_LOG_TEXT);
 	int rc = tb_config_read(o->config, &s->doc, err);
 	const struct tb_json *nets = tb_json_get(s->doc, "networks");
 	if (rc == 0 && (!nets || nets->type != TB_JSON_OBJECT))
@@ -170,7 +176,8 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 		.store_path = o->store,
 		.retry = {.max_attempts = (int)ro->max_attempts, .base_ms = ro->backoff_base_ms,
 		          .max_ms = ro->backoff_max_ms},
-		.claim_max = (size_t)ro->claim_max, .outbox_high_water = ro->outbox_high_water};
+		.claim_max = (size_t)ro->claim_max, .outbox_high_water = ro->outbox_high_water,
+		.log = o->log, .log_every_ms = ro->log_every_ms, .reorg_auto = ro->reorg_auto_resume};
 	memcpy(cfg.key, key, 32);
 	s->mods = rc ? NULL : malloc(sizeof *s->mods);
 	if (rc == 0 && !s->mods)
@@ -186,9 +193,17 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 	                          .allow_remote = o->conf.allow_remote,
 	                          .allow_plaintext = o->conf.allow_plaintext};
 	rc = rc ? rc : tb_config_preflight(&pf, err); /* the checks check-config runs */
-	for (size_t i = 0; rc == 0 && i < tb_json_len(nets); i++)
-		rc = open_network(s, o->config, &nets->u.object.members[i], err);
+	/* the store first: each network's adapter journals its writes there */
 	rc = rc ? rc : tb_relay_new(&s->relay, &cfg, err);
+	for (size_t i = 0; rc == 0 && i < tb_json_len(nets); i++) {
+		const char *name = nets->u.object.members[i].key;
+		const struct tb_host *host = tb_relay_host(s->relay, name);
+		rc = host ? open_network(s, o->config, &nets->u.object.members[i], host, err)
+		          : tb_error_set(err, TB_ELIMIT, "%s: networks.%s: too many networks or name "
+		                         "too long", o->config, name);
+	}
+	if (rc == 0)
+		tb_relay_set_log(s->relay, &s->log);
 	for (size_t i = 0; rc == 0 && i < s->n; i++)
 		rc = tb_relay_add_network(s->relay, s->nets[i].name, s->nets[i].ops, s->nets[i].state,
 		                          err);
@@ -224,6 +239,12 @@ static int metrics(void *ctx, struct tb_buf *out, struct tb_error *err)
 	return tb_relay_metrics_text(s->relay, out, err);
 }
 
+static const char *not_ready(void *ctx)
+{
+	struct session *s = ctx;
+	return tb_relay_not_ready(s->relay);
+}
+
 static int api_start(struct services *sv, struct session *s, const struct run_opts *o,
                      struct tb_error *err)
 {
@@ -233,7 +254,7 @@ static int api_start(struct services *sv, struct session *s, const struct run_op
 		return 0;
 	}
 	struct tb_api_config ac = {.listen = o->admin, .token = token, .store_path = o->store,
-	                           .ctx = s, .metrics = metrics,
+	                           .ctx = s, .metrics = metrics, .not_ready = not_ready,
 	                           .allow_remote = o->conf.allow_remote};
 	int rc = tb_api_start(&sv->api, &ac, err);
 	if (rc == 0)
@@ -259,22 +280,27 @@ static int services_start(struct services *sv, struct session *s, const struct r
 	return rc ? rc : api_start(sv, s, o, err);
 }
 
-/* Reopen in place: adapters may keep pointers into the session (network names). */
-static void reload(struct session *s, const struct run_opts *o, const uint8_t key[32],
+/* Open the new configuration beside the running one (a second store connection,
+ * a second set of adapters: nothing runs meanwhile, the loop is this thread) and
+ * switch only once all of it opened; an unusable file leaves the running one as it
+ * was. Sessions live on the heap: adapters keep pointers into theirs. */
+static void reload(struct session **cur, const struct run_opts *o, const uint8_t key[32],
                    struct services *sv)
 {
 	struct tb_error err;
 	reload_flag = 0;
-	/* Close first: the same store and adapters cannot be open twice; the admin
-	 * API reads the relay's counters, so it stops while the relay is rebuilt. */
-	tb_api_stop(sv->api);
-	sv->api = NULL;
-	session_close(s);
-	if (session_open(s, o, key, &err) != 0) {
-		tb_error_prefix(&err, "SIGHUP: stopping (the store is intact)"), tb_cli_error("run", err.msg);
-		stop_flag = 1;
+	struct session *s = calloc(1, sizeof *s);
+	if (!s || session_open(s, o, key, &err) != 0) {
+		fprintf(stderr, "tradebridge run: SIGHUP: %s: %s; the running configuration stays\n",
+		        o->config, s ? err.msg : "out of memory");
+		free(s);
 		return;
 	}
+	tb_api_stop(sv->api); /* it reads the old relay's counters */
+	sv->api = NULL;
+	session_close(*cur);
+	free(*cur);
+	*cur = s;
 	if (sv->bus)
 		tb_relay_on_receipt(s->relay, publish, sv->bus);
 	if (api_start(sv, s, o, &err) != 0)
@@ -291,6 +317,11 @@ static int run(const struct run_opts *o)
 		tb_cli_error("run", err.msg);
 		return TB_EXIT_USAGE;
 	}
+	struct tb_log log;
+	struct run_opts ro = *o;
+	tb_log_init(&log, stderr, "relay", TB_LOG_INFO, TB_LOG_TEXT);
+	ro.log = &log;
+	o = &ro;
 	struct session *s = calloc(1, sizeof *s);
 	int status = TB_EXIT_USAGE;
 	if (!s) {
@@ -316,11 +347,11 @@ static int run(const struct run_opts *o)
 	while (!stop_flag) {
 		size_t work = 0;
 		if (reload_flag) {
-			reload(s, o, key, &sv);
+			reload(&s, o, key, &sv);
 			continue;
 		}
-		if (tb_relay_step(s->relay, &work, &err) != 0)
-			tb_cli_error("run", err.msg); /* retried next step */
+		/* A failed step is retried; the relay logged it (rate-limited) where it happened. */
+		tb_relay_step(s->relay, &work, &err);
 		if (work == 0 && !stop_flag && !reload_flag) {
 			struct timespec ts = {o->idle_ms / 1000, (long)(o->idle_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);

@@ -22,6 +22,8 @@ int tb_cmd_validate(int argc, char **argv);
 int tb_cmd_receipts(int argc, char **argv);
 int tb_cmd_run(int argc, char **argv);
 int tb_cmd_dead_letters(int argc, char **argv);
+int tb_cmd_cursor(int argc, char **argv);
+int tb_cmd_backfill(int argc, char **argv);
 
 /* "tradebridge CMD: unknown option ..." for the argv element getopt stopped at. */
 int tb_cli_bad_option(const char *cmd, char **argv);

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{"verify", tb_cmd_verify, "verify a proof-carrying input: VALID, INVALID or UNKNOWN"},
 	{"receipts", tb_cmd_receipts, "list, show, verify or tail the receipt log"},
 	{"dead-letters", tb_cmd_dead_letters, "list what the relay gave up on, or re-drive it"},
+	{"cursor", tb_cmd_cursor, "where ingest resumes per source; move it back after a re-org"},
+	{"backfill", tb_cmd_backfill, "offer a restored route the records stored while it was gone"},
 	{"adapters", tb_cmd_adapters, "the adapters found and their options"},
 	{"keygen", tb_cmd_keygen, "a new relay key (secp256k1), written 0600"},
 };

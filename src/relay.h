@@ -13,6 +13,7 @@
 #include "adapter.h"
 #include "lib/buf.h"
 #include "lib/error.h"
+#include "lib/log.h"
 #include "receipt.h"
 #include "store/store.h"
 
@@ -24,8 +25,9 @@
 struct tb_relay_hooks {
 	void *ctx;
 	/* native -> canonical record. NULL: the record is {"type","key","source","data"}
-	 * built from the native record as is. TB_EINVAL: the record is kept INVALID with
-	 * err's message as its reason (and *out, if set, as its body), never routed. */
+	 * built from the native record as is. TB_EINVAL or TB_ELIMIT: the record is kept
+	 * INVALID with err's message as its reason (and *out, if set, as its body), never
+	 * routed; the batch goes on. */
 	int (*translate)(void *ctx, const char *network, const struct tb_native *in,
 	                 const struct tb_proof *proof, struct tb_json **out, struct tb_error *err);
 	/* What destination may receive of rec: *out = the (filtered) copy to send, or
@@ -42,6 +44,10 @@ struct tb_relay_config {
 	int64_t confirm_ms;           /* a pending confirmation is asked again after; 0 = 1 s */
 	size_t claim_max;             /* outbox rows per delivery round; zero = 64 */
 	int64_t outbox_high_water;    /* ingest pauses while this many rows are pending; 0 = 10000 */
+	struct tb_log *log;           /* faults, stalls and re-orgs; NULL = stderr (borrowed) */
+	int64_t log_every_ms;         /* a fault that repeats is logged again after; 0 = 60 s */
+	int reorg_auto;               /* 1: after a deep re-org, resume from the common ancestor
+	                               * at once; 0: wait for tradebridge cursor reset */
 };
 
 /* Called after each receipt is committed (for the bus); json is the stored text. */
@@ -61,6 +67,11 @@ int tb_relay_add_network(struct tb_relay *r, const char *name, const struct tb_a
 /* Records ingested on from are offered (through the policy) to to. */
 int tb_relay_add_route(struct tb_relay *r, const char *from, const char *to, struct tb_error *err);
 void tb_relay_set_hooks(struct tb_relay *r, const struct tb_relay_hooks *h);
+/* Where the loop logs what an operator must see (borrowed; NULL: nowhere). */
+void tb_relay_set_log(struct tb_relay *r, const struct tb_log *log);
+/* The host (journal, events) to give the adapter of network at open; owned by r,
+ * valid until tb_relay_free. NULL when out of memory or networks. */
+const struct tb_host *tb_relay_host(struct tb_relay *r, const char *network);
 void tb_relay_on_receipt(struct tb_relay *r, tb_relay_receipt_fn fn, void *ctx);
 
 /* Poll one batch from network and keep it; *taken = records stored (0 when the
@@ -83,6 +94,9 @@ struct tb_store *tb_relay_store(struct tb_relay *r);
 void tb_relay_counts(struct tb_relay *r, struct tb_relay_counts *out);
 /* Prometheus text exposition of the counters, the store's depths and latency. */
 int tb_relay_metrics_text(struct tb_relay *r, struct tb_buf *out, struct tb_error *err);
+/* NULL while the relay can do its work; otherwise a short reason (static text, no
+ * detail: /readyz is open). Safe from any thread. */
+const char *tb_relay_not_ready(struct tb_relay *r);
 int64_t tb_relay_now_ms(void);
 
 #endif

@@ -45,6 +45,12 @@ const struct tb_option tb_relay_options[] = {
 	{TB_OPT_INT, "outbox_high_water", "10000", 0, O(outbox_high_water),
 	 "ingest pauses while this many rows wait for delivery", 1, 10000000},
 	{TB_OPT_INT, "claim_max", "64", 0, O(claim_max), "outbox rows per delivery round", 1, 1024},
+	{TB_OPT_DURATION, "log_every", "60000", 0, O(log_every_ms),
+	 "a fault that repeats (source down, store full) is logged again after this", 100,
+	 86400000},
+	{TB_OPT_BOOL, "reorg_auto_resume", "false", 0, O(reorg_auto_resume),
+	 "after a re-org deeper than a source's confirmations, resume from the common ancestor "
+	 "at once (false: wait for tradebridge cursor reset)", 0, 0},
 	TB_OPT_END,
 };
 #undef O
@@ -420,8 +426,9 @@ static int set_version(struct tb_sharing *s, struct tb_json *rec, struct tb_erro
 	                                           &n, err)
 	           : tb_error_set(err, TB_ENOMEM, "out of memory");
 	if (rc == 0 && n == TB_SHARING_MAX_HISTORY)
-		rc = tb_error_set(err, TB_ELIMIT, "translate: key %s has %d versions or more", key,
-		                  TB_SHARING_MAX_HISTORY);
+		rc = tb_error_set(err, TB_ELIMIT, "translate: key %s already has %d versions, the most "
+		                  "the relay keeps for one key: this one is kept INVALID, not delivered",
+		                  key, TB_SHARING_MAX_HISTORY);
 	size_t last = n;
 	for (size_t i = 0; rc == 0 && i < n; i++) /* the newest valid version is superseded */
 		if (strcmp(h[i].verdict, "VALID") == 0)

@@ -26,7 +26,8 @@ struct tb_relay_opts {
 	char *store, *key_file, *admin, *pub, *rep, *tls_cert, *tls_ca, *wco_dir;
 	char *hash_salt; /* SECRET: $TRADEBRIDGE_RELAY_HASH_SALT */
 	long long idle_ms, max_attempts, backoff_base_ms, backoff_max_ms, outbox_high_water,
-		claim_max;
+		claim_max, log_every_ms;
+	int reorg_auto_resume;
 	int allow_remote;    /* the admin API may listen beyond loopback */
 	int allow_plaintext; /* the receipts bus may use tcp:// beyond loopback (logged) */
 };

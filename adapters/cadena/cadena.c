@@ -4,7 +4,8 @@
  * mirrors a record — native, or the canonical aeo.status the relay delivers — into
  * this network's registry. Invariant: writing a record version
  * the registry already holds sends nothing (checked with eth_call first), and the
- * contract itself ignores a repeat, so a retry never has a second effect. Mapping to
+ * contract itself ignores a repeat, so a retry never has a second effect; a version
+ * older than the registry's is not sent and is confirmed SUPERSEDED, never CONFIRMED. Mapping to
  * canonical aeo.status is data (mappings/cadena-aeo.json), not this file. */
 #define _GNU_SOURCE /* timegm */
 #include <inttypes.h>
@@ -80,6 +81,7 @@ static int cadena_open(const struct tb_network *net, void **state, struct tb_err
 		free(cd);
 		return rc;
 	}
+	cd->ev.host = net->host;
 	*state = cd;
 	return 0;
 }
@@ -276,9 +278,11 @@ static int field_u64(const struct tb_json *d, const char *k, uint64_t *v, struct
 static int mirror(struct cadena *cd, const struct tb_json *d, const char *key,
                   struct tb_txref *out, struct tb_error *err);
 
-/* Does the registry already hold this version (or a newer one)? */
+/* Does the registry already hold this version (*yes = 1) or a later one (*yes = 2,
+ * *have and held get which)? */
 static int already_there(struct cadena *cd, const uint8_t id[32], uint64_t version,
-                         const uint8_t hash[32], int *yes, struct tb_error *err)
+                         const uint8_t hash[32], int *yes, uint64_t *have, uint8_t held[32],
+                         struct tb_error *err)
 {
 	struct tb_buf cdata;
 	uint8_t *res = NULL;
@@ -292,15 +296,15 @@ static int already_there(struct cadena *cd, const uint8_t id[32], uint64_t versi
 	struct tb_abi_type t[6] = {{TB_ABI_ADDRESS, 20}, {TB_ABI_ADDRESS, 20}, {TB_ABI_UINT, 1},
 	                           {TB_ABI_UINT, 8}, {TB_ABI_FIXED_BYTES, 32}, {TB_ABI_UINT, 8}};
 	struct tb_abi_value v[6];
-	uint64_t have;
 	if (rc == 0 && (rc = tb_abi_decode(res, n, t, 6, v, err)) < 0)
 		rc = tb_error_set(err, TB_EUNAVAIL, "%s: registry answered certs() badly: %s",
 		                  cd->ev.network, err ? err->msg : "");
 	if (rc == 0) {
-		tb_abi_word_u64(v[5].word, &have, NULL);
-		/* a newer version there supersedes ours; the same version must be the same record */
-		*yes = have > version || (have == version && memcmp(v[4].word, hash, 32) == 0);
-		if (have == version && !*yes && version != 0)
+		tb_abi_word_u64(v[5].word, have, NULL);
+		memcpy(held, v[4].word, 32);
+		/* a later version there supersedes ours; the same version must be the same record */
+		*yes = *have > version ? 2 : *have == version && memcmp(v[4].word, hash, 32) == 0;
+		if (*have == version && !*yes && version != 0)
 			rc = tb_error_set(err, TB_EINVAL, "%s: registry holds version %" PRIu64 " of this "
 			                  "certificate with another record hash", cd->ev.network, version);
 	}
@@ -415,14 +419,21 @@ static int mirror(struct cadena *cd, const struct tb_json *d, const char *key,
 		rc = tb_error_set(err, TB_EINVAL, "cadena: record status is not certified, suspended "
 		                  "or cancelled");
 	int yes = 0;
+	uint64_t have = 0;
+	uint8_t held[32];
 	if (rc == 0)
-		rc = already_there(cd, id, ver, hash, &yes, err);
+		rc = already_there(cd, id, ver, hash, &yes, &have, held, err);
 	if (rc < 0)
 		return rc;
-	if (yes) { /* idempotent: the registry holds this version already */
-		char h[67] = "0x";
-		tb_hex_encode(id, 32, h + 2);
+	char h[67] = "0x", hh[67] = "0x";
+	tb_hex_encode(id, 32, h + 2);
+	tb_hex_encode(held, 32, hh + 2);
+	if (yes == 1) { /* idempotent: the registry holds this version already */
 		snprintf(out->ref, sizeof(out->ref), "present:%s:%" PRIu64, h, ver);
+		return 0;
+	}
+	if (yes == 2) { /* not sent: confirm answers SUPERSEDED, naming what is there */
+		snprintf(out->ref, sizeof(out->ref), "superseded-by:%s:%" PRIu64 ":%s", h, have, hh);
 		return 0;
 	}
 	struct tb_abi_value v[7] = {tb_abi_bytes32(id), tb_abi_address(admin),
@@ -445,6 +456,13 @@ static int cadena_confirm(void *state, const struct tb_txref *ref, struct tb_sta
 		memset(out, 0, sizeof(*out));
 		out->state = TB_CONFIRMED;
 		snprintf(out->reason, sizeof(out->reason), "the registry already held this version");
+		return 0;
+	}
+	if (strncmp(ref->ref, "superseded-by:", 14) == 0) {
+		memset(out, 0, sizeof(*out));
+		out->state = TB_SUPERSEDED;
+		snprintf(out->reason, sizeof(out->reason), "the registry holds a later version: %.200s",
+		         ref->ref + 14);
 		return 0;
 	}
 	return evm_confirm(&cd->ev, ref, out, err);

@@ -5,7 +5,9 @@
  * (evm_snapshot/evm_revert) never yields a record; events from another contract, by
  * an unauthorised signer, with a wrong claimed field, or whose receipts were altered
  * in transit are INVALID with the reason; a stopped node gives UNKNOWN and an
- * unchanged cursor. Everything talks to 127.0.0.1; every node is killed in teardown. */
+ * unchanged cursor; a re-org deeper than the confirmations, under a running relay,
+ * is logged, retracted and resumed after tradebridge cursor reset. Everything talks
+ * to 127.0.0.1; every node is killed in teardown. */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,10 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "adapter.h"
 #include "crypto/abi.h"
+#include "crypto/hash.h"
+#include "crypto/secp256k1.h"
 #include "ganache.h"
 #include "lib/hex.h"
 #include "lib/http.h"
@@ -33,6 +40,9 @@
 #include "builtmod.h"
 #include "modules.h"
 #include "peers.h"
+#include "relay.h"
+#include "runcli.h"
+#include "tmpdir.h"
 
 #define CONF 2 /* confirmations the ingesting network asks for */
 
@@ -43,6 +53,7 @@ struct world {
 	struct tb_modules mods;
 	const struct tb_adapter_ops *ops, *eth;
 	struct tb_cursor cursor; /* A's ingest cursor, carried between tests */
+	const struct tb_host *host; /* given to the next open_net (the relay's journal) */
 };
 
 /* ---- chain helpers ---- */
@@ -264,7 +275,8 @@ static int open_net(struct world *w, struct net *nt, const char *json, struct tb
 	int rc = tb_options_load(w->ops->options, o, &src, NULL, nt->conf, e);
 	tb_json_free(o);
 	assert_int_equal(rc, 0);
-	nt->n = (struct tb_network){.name = "pe-cadena", .adapter = "cadena", .conf = nt->conf};
+	nt->n = (struct tb_network){.name = "pe-cadena", .adapter = "cadena", .conf = nt->conf,
+	                            .host = w->host};
 	return w->ops->open(&nt->n, &nt->state, e);
 }
 
@@ -429,14 +441,28 @@ static void two_chains(void **state)
 	assert_int_equal(hex[2 + 3 * 64 - 1], '3');              /* status: cancelled */
 	assert_int_equal(hex[2 + 6 * 64 - 1], '3');              /* version 3 */
 	tb_json_free(r);
-	/* the same records again change nothing: no transaction is even sent */
+	/* the same records again change nothing: no transaction is even sent; version 3
+	 * is there, and 1 and 2 are superseded by it, never "confirmed" */
 	uint64_t before, after;
 	assert_int_equal(tb_ganache_block_number(&w->b, &before, &e), 0);
 	for (size_t i = 0; i < 3; i++) {
 		struct tb_native rec = {.doc = got.items[i].doc};
 		struct tb_txref ref;
+		struct tb_status st;
 		assert_int_equal(b.ops->submit(b.state, &rec, "k", &ref, &e), 0);
-		assert_int_equal(strncmp(ref.ref, "present:", 8), 0);
+		assert_int_equal(b.ops->confirm(b.state, &ref, &st, &e), 0);
+		if (i == 2) {
+			assert_int_equal(strncmp(ref.ref, "present:", 8), 0);
+			assert_int_equal(st.state, TB_CONFIRMED);
+			continue;
+		}
+		/* names the certificate, the version that superseded it and its record hash */
+		const char *named = "superseded-by:0x50452f41454f2f323032362f303030303031"
+		                   "0000000000000000000000000000:3:0x"
+		                   "0303030303030303030303030303030303030303030303030303030303030303";
+		assert_string_equal(ref.ref, named);
+		assert_int_equal(st.state, TB_SUPERSEDED);
+		assert_non_null(strstr(st.reason, ":3:"));
 	}
 	assert_int_equal(tb_ganache_block_number(&w->b, &after, &e), 0);
 	assert_int_equal(after, before);
@@ -457,41 +483,199 @@ static void two_chains(void **state)
 	tb_batch_fini(&got);
 }
 
-/* Writes through the journal (state_dir): the same idempotency key sends the same
+/* ---- through a relay and its store ---- */
+
+/* A relay whose store (in dir) journals the writes of network "cl-cadena". */
+struct relay_b {
+	char dir[64], path[128];
+	struct tb_relay *r;
+	struct net b;
+	int die_after_journal;
+};
+
+/* A host that dies (kill -9 style, no cleanup) right after the journal of a
+ * submission commits and before anything is sent. */
+static const struct tb_host *real_host;
+static struct tb_host dying_host;
+
+static int commit_then_die(void *ctx, const struct tb_txref *ref, struct tb_error *err)
+{
+	int rc = real_host->kv_commit(ctx, ref, err);
+	if (rc == 0 && ref)
+		_exit(9);
+	return rc;
+}
+
+/* Open the relay and "cl-cadena" (adapter ops, writing with key keyi to B). */
+static void relay_open(struct world *w, struct relay_b *rb, const struct tb_adapter_ops *ops,
+                       int keyi)
+{
+	struct tb_error e = {0};
+	struct tb_relay_config cfg = {.retry = {.max_attempts = 1000, .base_ms = 1, .max_ms = 1}};
+	if (!rb->dir[0])
+		assert_int_equal(tb_tmpdir_make(rb->dir, sizeof(rb->dir), "tb-cadena-relay"), 0);
+	snprintf(rb->path, sizeof(rb->path), "%s/relay.db", rb->dir);
+	cfg.store_path = rb->path;
+	memset(cfg.key, 7, 32);
+	if (tb_relay_new(&rb->r, &cfg, &e) != 0)
+		fail_msg("relay: %s", e.msg);
+	char j[1024], reg[80] = "";
+	if (ops == w->ops) /* cadena writes to its registry; ethereum to what each call names */
+		snprintf(reg, sizeof(reg), "\"registry\":\"%s\",", w->reg_b);
+	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",%s\"confirmations\":0,\"timeout\":\"3s\","
+	         "\"key\":\"%s\"}", w->b.url, reg, tb_ganache_keys[keyi]);
+	const struct tb_adapter_ops *saved = w->ops;
+	w->ops = ops;
+	w->host = tb_relay_host(rb->r, "cl-cadena");
+	if (rb->die_after_journal) {
+		real_host = w->host;
+		dying_host = *real_host;
+		dying_host.kv_commit = commit_then_die;
+		w->host = &dying_host;
+	}
+	int rc = open_net(w, &rb->b, j, &e);
+	w->ops = saved;
+	w->host = NULL;
+	if (rc != 0 || tb_relay_add_network(rb->r, "cl-cadena", ops, rb->b.state, &e) != 0)
+		fail_msg("open: %s", e.msg);
+}
+
+/* "Stop the relay": the adapter and the relay close, the store stays. */
+static void relay_close(struct relay_b *rb)
+{
+	close_net(&rb->b);
+	tb_relay_free(rb->r);
+	rb->r = NULL;
+}
+
+/* A canonical aeo.status record of certificate k, stored with an outbox row for B. */
+static void offer(struct relay_b *rb, int k, const char *status, int version)
+{
+	struct tb_store *st = tb_relay_store(rb->r);
+	struct tb_store_record rec;
+	struct tb_error e = {0};
+	char body[1024], hx[65];
+	uint8_t h[32];
+	int created = 0;
+	snprintf(body, sizeof(body), "{\"data\":{\"AEOCertificate\":{\"EffectiveDateTime\":"
+	         "\"2026-01-0%dT00:00:00Z\",\"ID\":\"PE/AEO/2026/%06d\",\"StatusCode\":\"%s\"}},"
+	         "\"key\":\"AEO/PE/%d\",\"schema\":\"tradebridge/1\",\"type\":\"aeo.status\","
+	         "\"version\":%d}", version, k, status, k, version);
+	memset(&rec, 0, sizeof(rec));
+	tb_sha256((const uint8_t *)body, strlen(body), h);
+	tb_hex_encode(h, 32, hx);
+	snprintf(rec.record_id, sizeof(rec.record_id), "sha256:%s", hx);
+	snprintf(rec.key, sizeof(rec.key), "AEO/PE/%d", k);
+	snprintf(rec.network, sizeof(rec.network), "pe-cadena");
+	snprintf(rec.locator, sizeof(rec.locator), "0xtest:%d:%d", k, version);
+	snprintf(rec.verdict, sizeof(rec.verdict), "VALID");
+	rec.body = body;
+	assert_int_equal(st->ops->record_put(st->state, &rec, &created, &e), 0);
+	assert_int_equal(st->ops->outbox_add(st->state, rec.id, "cl-cadena", body,
+	                                     tb_relay_now_ms(), &e), 0);
+}
+
+/* Delivery rounds until nothing is pending (bounded: 100 rounds, 5 s of waits). */
+static void drain(struct relay_b *rb)
+{
+	struct tb_store *st = tb_relay_store(rb->r);
+	struct tb_store_stats stats;
+	struct tb_error e = {0};
+	for (int i = 0; i < 100; i++) {
+		size_t done = 0;
+		if (tb_relay_deliver(rb->r, tb_relay_now_ms(), &done, &e) != 0)
+			fail_msg("deliver: %s", e.msg);
+		assert_int_equal(st->ops->stats(st->state, &stats, &e), 0);
+		if (stats.pending == 0)
+			return;
+		if (done == 0)
+			usleep(50000);
+	}
+	fail_msg("rows still pending after 100 rounds");
+}
+
+/* The version of certificate k registry B holds (0: none). */
+static uint64_t held_version(struct world *w, int k)
+{
+	uint8_t id[32];
+	uint64_t v = 0;
+	id_of(k, id);
+	struct tb_abi_value arg = tb_abi_bytes32(id);
+	char *cd = calldata("certs(bytes32)", &arg, 1), p[1024];
+	snprintf(p, sizeof(p), "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", w->reg_b, cd);
+	free(cd);
+	struct tb_json *r = rpc(&w->b, "eth_call", p);
+	const char *hex = tb_json_string(r);
+	assert_int_equal(strlen(hex), 2 + 6 * 64);
+	v = strtoull(hex + 2 + 5 * 64 + 48, NULL, 16);
+	tb_json_free(r);
+	return v;
+}
+
+struct receipts {
+	struct tb_receipt r[16];
+	size_t n;
+};
+
+static int keep_receipt(void *ctx, const struct tb_receipt *r, const char *json)
+{
+	struct receipts *c = ctx;
+	(void)json;
+	if (c->n < 16)
+		c->r[c->n++] = *r;
+	return 0;
+}
+
+static void receipts_of(struct relay_b *rb, struct receipts *c)
+{
+	struct tb_store *st = tb_relay_store(rb->r);
+	struct tb_error e = {0};
+	c->n = 0;
+	assert_int_equal(st->ops->receipt_range(st->state, 1, 16, keep_receipt, c, &e), 0);
+}
+
+static uint64_t tx_count_of(struct world *w, const char *addr)
+{
+	char p[128];
+	uint64_t n = 0;
+	struct tb_error e = {0};
+	snprintf(p, sizeof(p), "[\"%s\",\"latest\"]", addr);
+	struct tb_json *r = rpc(&w->b, "eth_getTransactionCount", p);
+	assert_int_equal(tb_jsonrpc_quantity(r, &n, &e), 0);
+	tb_json_free(r);
+	return n;
+}
+
+/* Writes journalled in the relay's store: the same idempotency key sends the same
  * signed bytes again and the node's "already known"/"nonce too low" for that hash is
  * success, with no second transaction; a new key takes the next nonce. */
 static void journal_exactly_once(void **state)
 {
 	struct world *w = *state;
 	struct tb_error e = {0};
-	char dir[] = "/tmp/tb_journal_XXXXXX", j[1024];
-	assert_non_null(mkdtemp(dir));
-	snprintf(j, sizeof(j), "{\"rpc\":\"%s\",\"confirmations\":0,\"key\":\"%s\","
-	         "\"state_dir\":\"%s\"}", w->b.url, tb_ganache_keys[1], dir);
-	struct net n;
-	const struct tb_adapter_ops *saved = w->ops;
-	w->ops = w->eth;
-	int rc = open_net(w, &n, j, &e);
-	w->ops = saved;
-	if (rc != 0)
-		fail_msg("open: %s", e.msg);
+	struct relay_b rb = {0};
+	relay_open(w, &rb, w->eth, 1);
+	struct net *n = &rb.b;
 	struct tb_native rec = {.doc = NULL};
 	const char *call = "{\"to\":\"0x00000000000000000000000000000000000a3e01\",\"data\":\"0x\"}";
 	assert_int_equal(tb_json_parse(call, strlen(call), NULL, &rec.doc, &e), 0);
 	struct tb_txref r1, r2, r3;
 	uint64_t b0, b1;
-	if (n.ops->submit(n.state, &rec, "route-1/record-1", &r1, &e) != 0)
+	if (n->ops->submit(n->state, &rec, "route-1/record-1", &r1, &e) != 0)
 		fail_msg("submit: %s", e.msg);
 	struct tb_status st = {0};
 	for (int i = 0; i < 100 && st.state != TB_CONFIRMED; i++) { /* mined: bounded wait */
-		assert_int_equal(n.ops->confirm(n.state, &r1, &st, &e), 0);
+		assert_int_equal(n->ops->confirm(n->state, &r1, &st, &e), 0);
 		if (st.state != TB_CONFIRMED)
 			usleep(50000);
 	}
 	assert_int_equal(st.state, TB_CONFIRMED);
 	assert_int_equal(tb_ganache_block_number(&w->b, &b0, &e), 0);
-	/* the retry after (say) a crash: same key, same bytes, nothing new on chain */
-	if (n.ops->submit(n.state, &rec, "route-1/record-1", &r2, &e) != 0)
+	/* the retry after (say) a crash, from a relay started afresh on the same store:
+	 * same key, same bytes, nothing new on chain */
+	relay_close(&rb);
+	relay_open(w, &rb, w->eth, 1);
+	if (n->ops->submit(n->state, &rec, "route-1/record-1", &r2, &e) != 0)
 		fail_msg("resubmit: %s", e.msg);
 	assert_string_equal(r1.ref, r2.ref);
 	/* nothing was sent again (ganache 7.9.2 would even re-execute mined bytes) */
@@ -499,7 +683,7 @@ static void journal_exactly_once(void **state)
 	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
 	assert_int_equal(b1, b0);
 	/* another key: another transaction, the next nonce */
-	assert_int_equal(n.ops->submit(n.state, &rec, "route-1/record-2", &r3, &e), 0);
+	assert_int_equal(n->ops->submit(n->state, &rec, "route-1/record-2", &r3, &e), 0);
 	assert_string_not_equal(r1.ref, r3.ref);
 	char p[128];
 	snprintf(p, sizeof(p), "[\"%.66s\"]", r1.ref);
@@ -513,10 +697,155 @@ static void journal_exactly_once(void **state)
 	tb_json_free(t1);
 	tb_json_free(t3);
 	tb_json_free(rec.doc);
-	close_net(&n);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
+}
+
+/* Change the journalled next nonce of the store at path by delta (as a crash
+ * between "nonce spent" and "bytes sent" in an older relay left it). */
+static void bump_nonce(const char *path, int delta)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL, sql[256];
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "UPDATE kv SET value = CAST(CAST(value AS INTEGER) + %d AS TEXT)"
+	         " WHERE network = 'cl-cadena' AND key LIKE 'nonce/%%'", delta);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s", msg);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
+/* The issue's reproduction: stop the relay, add one to the journalled nonce, make
+ * one change at the source: it is delivered (the spent nonce the node never saw is
+ * filled with a no-op, never skipped), and the gap is counted. */
+static void nonce_gap_is_filled(void **state)
+{
+	struct world *w = *state;
+	struct relay_b rb = {0};
+	struct tb_error e = {0};
+	relay_open(w, &rb, w->ops, 2);
+	offer(&rb, 20, "certified", 1);
+	drain(&rb);
+	assert_int_equal(held_version(w, 20), 1);
+	relay_close(&rb);
+	uint64_t sent = tx_count_of(w, tb_ganache_addresses[2]);
+	bump_nonce(rb.path, 1);
+	relay_open(w, &rb, w->ops, 2);
+	offer(&rb, 20, "suspended", 2);
+	drain(&rb);
+	assert_int_equal(held_version(w, 20), 2);
+	/* the hole (a no-op) and the suspension: two transactions, no nonce left out */
+	assert_int_equal(tx_count_of(w, tb_ganache_addresses[2]), sent + 2);
+	struct receipts c;
+	receipts_of(&rb, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.r[1].status, "confirmed");
+	struct tb_buf m;
+	tb_buf_init(&m, 0);
+	assert_int_equal(tb_relay_metrics_text(rb.r, &m, &e), 0);
+	assert_non_null(strstr((char *)m.data, "tradebridge_nonce_gaps_total{network=\"cl-cadena\"} 1\n"));
+	tb_buf_fini(&m);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
+}
+
+/* A kill between the journal's commit and the send: nothing reached the node; the
+ * relay started again sends those very bytes (the row was in flight under their
+ * hash) and the registry gets the record once. */
+static void crash_between_journal_and_send(void **state)
+{
+	struct world *w = *state;
+	struct relay_b rb = {0};
+	assert_int_equal(tb_tmpdir_make(rb.dir, sizeof(rb.dir), "tb-cadena-crash"), 0);
+	uint64_t sent = tx_count_of(w, tb_ganache_addresses[2]);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rb.die_after_journal = 1;
+		relay_open(w, &rb, w->ops, 2);
+		offer(&rb, 22, "certified", 1);
+		size_t done;
+		struct tb_error e;
+		tb_relay_deliver(rb.r, tb_relay_now_ms(), &done, &e);
+		_exit(0); /* not reached when the journal committed */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 9);
+	assert_int_equal(tx_count_of(w, tb_ganache_addresses[2]), sent);
+	assert_int_equal(held_version(w, 22), 0);
+	relay_open(w, &rb, w->ops, 2);
+	struct tb_store *st = tb_relay_store(rb.r);
+	struct tb_outbox_row row;
+	struct tb_error e = {0};
+	assert_int_equal(st->ops->outbox_get(st->state, 1, &row, &e), 0);
+	char journalled[256];
+	snprintf(journalled, sizeof(journalled), "%s", row.txref);
+	tb_outbox_row_fini(&row);
+	assert_int_equal(strncmp(journalled, "0x", 2), 0); /* in flight under the journalled hash */
+	drain(&rb);
+	assert_int_equal(held_version(w, 22), 1);
+	assert_int_equal(tx_count_of(w, tb_ganache_addresses[2]), sent + 1);
+	struct receipts c;
+	receipts_of(&rb, &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.r[0].status, "confirmed");
+	assert_string_equal(c.r[0].txref, journalled);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
+}
+
+/* Another writer put version 3 on B first: versions 1 and 2 get receipts saying
+ * "superseded" (naming version 3), in order, with nothing sent; version 4 is
+ * delivered and "confirmed". */
+static void superseded_versions_say_so(void **state)
+{
+	struct world *w = *state;
+	struct relay_b rb = {0};
+	struct tb_error e = {0};
+	uint8_t id[32], admin[20], holder[20] = {0}, hash[32];
+	id_of(21, id);
+	addr_of(tb_ganache_addresses[2], admin);
+	memset(hash, 0x33, 32);
+	struct tb_abi_value m[7] = {tb_abi_bytes32(id), tb_abi_address(admin), tb_abi_address(holder),
+	                            tb_abi_uint64(2), tb_abi_uint64(1767225600), tb_abi_bytes32(hash),
+	                            tb_abi_uint64(3)};
+	tb_json_free(registry(&w->b, w->reg_b, tb_ganache_addresses[2],
+	                      "mirror(bytes32,address,address,uint8,uint64,bytes32,uint64)", m, 7));
+	assert_int_equal(held_version(w, 21), 3);
+	relay_open(w, &rb, w->ops, 2);
+	offer(&rb, 21, "certified", 1);
+	offer(&rb, 21, "suspended", 2);
+	uint64_t b0, b1;
+	assert_int_equal(tb_ganache_block_number(&w->b, &b0, &e), 0);
+	drain(&rb);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
+	assert_int_equal(b1, b0);
+	offer(&rb, 21, "certified", 4);
+	drain(&rb);
+	assert_int_equal(held_version(w, 21), 4);
+	struct receipts c;
+	receipts_of(&rb, &c);
+	assert_int_equal(c.n, 3);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(c.r[i].status, "superseded");
+		assert_non_null(strstr(c.r[i].txref, ":3:0x3333"));
+		char loc[32];
+		snprintf(loc, sizeof(loc), "0xtest:21:%zu", i + 1);
+		assert_string_equal(c.r[i].source_locator, loc);
+	}
+	assert_string_equal(c.r[2].status, "confirmed");
+	assert_int_equal(strncmp(c.r[2].txref, "0x", 2), 0);
+	uint8_t pub[65], addr[20], key[32];
+	size_t bad;
+	memset(key, 7, 32);
+	tb_secp_pubkey(key, pub, NULL);
+	tb_eth_address(pub, addr);
+	assert_int_equal(tb_receipt_verify_chain(c.r, c.n, addr, NULL, &bad, &e), 0);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
 }
 
 static void reorg_never_yields(void **state)
@@ -740,14 +1069,158 @@ static void node_down(void **state)
 	tb_batch_fini(&got);
 }
 
+/* ---- the relay over a deep re-org ---- */
+
+struct sink {
+	long submits;
+};
+
+static int sink_submit(void *state, const struct tb_native *rec, const char *idem,
+                       struct tb_txref *out, struct tb_error *err)
+{
+	struct sink *k = state;
+	(void)rec, (void)err;
+	k->submits++;
+	snprintf(out->ref, sizeof(out->ref), "sink:%s", idem);
+	return 0;
+}
+
+static int sink_confirm(void *state, const struct tb_txref *ref, struct tb_status *out,
+                        struct tb_error *err)
+{
+	(void)state, (void)ref, (void)err;
+	out->state = TB_CONFIRMED;
+	return 0;
+}
+
+static const struct tb_adapter_ops sink_ops = {
+	.abi = TB_ADAPTER_ABI, .name = "sink", .submit = sink_submit, .confirm = sink_confirm,
+};
+
+static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
+                     struct tb_error *err)
+{
+	(void)ctx, (void)dest, (void)err;
+	*out = tb_json_clone(rec);
+	return *out ? 0 : TB_ENOMEM;
+}
+
+/* Step the relay until a step does nothing (bounded); returns the last step's code. */
+static int settle(struct tb_relay *r)
+{
+	struct tb_error e;
+	int rc = 0;
+	for (int i = 0; i < 100; i++) {
+		size_t work = 0;
+		rc = tb_relay_step(r, &work, &e);
+		if (work == 0)
+			break;
+	}
+	return rc;
+}
+
+struct retractions {
+	int n;
+	char locator[256];
+};
+
+static int count_retracted(void *ctx, const struct tb_receipt *r, const char *json)
+{
+	struct retractions *k = ctx;
+	(void)json;
+	if (strcmp(r->status, "retracted-at-source") == 0) {
+		k->n++;
+		snprintf(k->locator, sizeof(k->locator), "%s", r->source_locator);
+	}
+	return 0;
+}
+
+/* A change delivered, then dropped by a re-org deeper than the confirmations (the
+ * chain reverted under it and a longer one mined): the relay logs both hashes, the
+ * common ancestor and the depth, writes a retracted-at-source receipt, holds ingest
+ * until tradebridge cursor reset, and then takes the new chain's changes. */
+static void deep_reorg_through_the_relay(void **state)
+{
+	struct world *w = *state;
+	struct tb_error e = {0};
+	struct net a;
+	struct sink sink = {0};
+	struct tb_relay *r;
+	char dir[64], store[96], snap[32], *logbuf = NULL;
+	size_t loglen = 0;
+	assert_int_equal(tb_tmpdir_make(dir, sizeof(dir), "tb-reorg"), 0);
+	snprintf(store, sizeof(store), "%s/relay.db", dir);
+	FILE *logf = open_memstream(&logbuf, &loglen);
+	struct tb_log log;
+	tb_log_init(&log, logf, "relay", TB_LOG_INFO, TB_LOG_TEXT);
+	struct tb_relay_config cfg = {.store_path = store, .log = &log};
+	memset(cfg.key, 9, 32);
+	open_a(w, &a, w->a.url, tb_ganache_addresses[1]);
+	assert_int_equal(tb_relay_new(&r, &cfg, &e), 0);
+	assert_int_equal(tb_relay_add_network(r, "pe-cadena", w->ops, a.state, &e), 0);
+	assert_int_equal(tb_relay_add_network(r, "cl", &sink_ops, &sink, &e), 0);
+	assert_int_equal(tb_relay_add_route(r, "pe-cadena", "cl", &e), 0);
+	struct tb_relay_hooks h = {.policy = allow_all};
+	tb_relay_set_hooks(r, &h);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
+	assert_int_equal(settle(r), 0); /* whatever earlier tests left on A */
+	long before = sink.submits;
+	assert_int_equal(tb_ganache_snapshot(&w->a, snap, &e), 0);
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 40, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 2, &e), 0); /* final, taken, delivered */
+	assert_int_equal(settle(r), 0);
+	assert_int_equal(sink.submits, before + 1);
+	/* the chain loses that history and grows a longer one without it */
+	assert_int_equal(tb_ganache_revert(&w->a, snap, &e), 0);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 8, &e), 0);
+	assert_int_equal(settle(r), TB_EREORG);
+	fflush(logf);
+	assert_non_null(strstr(logbuf, "re-org deeper than the confirmation depth"));
+	assert_non_null(strstr(logbuf, "re-org deeper than 2 confirmations: block "));
+	assert_non_null(strstr(logbuf, ", is now 0x"));
+	assert_non_null(strstr(logbuf, "records_retracted=1 retraction_receipts=1"));
+	const char *anc = strstr(logbuf, "common_ancestor=");
+	const char *depth = strstr(logbuf, "depth=");
+	assert_non_null(anc);
+	assert_non_null(depth);
+	assert_true(atoi(depth + 6) >= CONF + 1);
+	char block[32];
+	snprintf(block, sizeof(block), "%lld", atoll(anc + 16));
+	struct retractions k = {0};
+	struct tb_store *st = tb_relay_store(r);
+	assert_int_equal(st->ops->receipt_range(st->state, 1, 1000, count_retracted, &k, &e), 0);
+	assert_int_equal(k.n, 1);
+	/* held: nothing new is taken until the operator moves the cursor */
+	change(&w->a, w->reg_a, tb_ganache_addresses[1], 41, "certify", 1);
+	assert_int_equal(tb_ganache_mine(&w->a, CONF + 1, &e), 0);
+	assert_int_equal(settle(r), TB_EREORG);
+	assert_int_equal(sink.submits, before + 1);
+	struct tb_run run;
+	TB_RUN(&run, "cursor", "reset", "-s", store, "pe-cadena", "--to", block);
+	if (run.status != 0)
+		fail_msg("cursor reset: %s", TB_ERR(&run));
+	tb_run_fini(&run);
+	assert_int_equal(settle(r), 0);
+	assert_int_equal(sink.submits, before + 2); /* the new chain's certificate 41 */
+	tb_relay_free(r);
+	close_net(&a);
+	fclose(logf);
+	free(logbuf);
+	tb_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(two_chains),
 		cmocka_unit_test(journal_exactly_once),
+		cmocka_unit_test(nonce_gap_is_filled),
+		cmocka_unit_test(crash_between_journal_and_send),
+		cmocka_unit_test(superseded_versions_say_so),
 		cmocka_unit_test(reorg_never_yields),
 		cmocka_unit_test(forged_events),
 		cmocka_unit_test(tampered_receipt),
+		cmocka_unit_test(deep_reorg_through_the_relay),
 		cmocka_unit_test(node_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -31,6 +31,7 @@ static int eth_open(const struct tb_network *net, void **state, struct tb_error 
 		free(ev);
 		return rc;
 	}
+	ev->host = net->host;
 	*state = ev;
 	return 0;
 }

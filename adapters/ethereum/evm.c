@@ -19,6 +19,7 @@
 #include "crypto/rlp.h"
 #include "crypto/secp256k1.h"
 #include "evm.h"
+#include "lib/fault.h"
 #include "lib/hex.h"
 
 int evm_hex_fixed(const char *s, uint8_t *out, size_t n)
@@ -226,13 +227,14 @@ int evm_poll(struct evm *ev, const struct tb_cursor *from, struct tb_batch *out,
 		if (memcmp(now, saved, 32) != 0) {
 			char a[67], b[67];
 			hex0x(saved, 32, a), hex0x(now, 32, b);
-			return tb_error_set(err, TB_EUNAVAIL, "%s: re-org deeper than %lld confirmations: "
+			return tb_error_set(err, TB_EREORG, "%s: re-org deeper than %lld confirmations: "
 			                    "block %" PRIu64 " was %s, is now %s; not advancing",
 			                    ev->network, ev->conf->confirmations, last, a, b);
 		}
 	}
 	next = have ? last + 1 : (uint64_t)ev->conf->start_block;
 	uint64_t conf = (uint64_t)ev->conf->confirmations;
+	out->behind = head >= conf && next <= head - conf ? (int64_t)(head - conf - next + 1) : 0;
 	if (head < conf || next > head - conf)
 		return 0; /* nothing final yet */
 	uint64_t to = head - conf;
@@ -624,113 +626,129 @@ static int known_fault(const struct tb_jsonrpc_fault *f)
 	       strstr(f->message, "known transaction") || strstr(f->message, "already imported");
 }
 
-/* ---- the write journal (state_dir): signed bytes and the next nonce are on disk
- * before anything is sent, so a retry after a crash resends the same transaction. ---- */
+/* ---- the write journal, in the relay's store (the host's key-value space) ----
+ * Keys: "nonce/<from>" the next nonce; "at/<from>/<n>" the hash signed with nonce n;
+ * "tx/<hash>" its signed bytes; "sent/<idempotency key>" the hash sent for it. The
+ * nonce advance, the signed bytes and the outbox row's "in flight" note commit in one
+ * transaction before anything is sent, so a crash leaves either nothing or bytes
+ * that are sent again. A spent nonce the node does not know is filled (the bytes
+ * journalled for it, else a no-op transfer to ourselves), never skipped. */
 
-static int journal_path(const struct evm *ev, const char *kind, const char *key, char *out,
-                        size_t cap)
+static int kv_get_text(struct evm *ev, const char *key, char *out, size_t cap,
+                       struct tb_error *err)
 {
-	uint8_t h[32];
-	char hx[65];
 	struct tb_buf b;
-	tb_buf_init(&b, 4096);
-	tb_buf_printf(&b, "%s\n%s", ev->network, key);
-	tb_sha256(b.data, b.len, h);
-	tb_buf_fini(&b);
-	tb_hex_encode(h, 16, hx);
-	int n = snprintf(out, cap, "%s/%s-%s", ev->conf->state_dir, kind, hx);
-	return n > 0 && (size_t)n < cap ? 0 : -1;
-}
-
-static int write_atomic(const char *path, const void *p, size_t n, struct tb_error *err)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	int ok = f && fwrite(p, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-	if (f && fclose(f) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, path) != 0) {
-		remove(tmp);
-		return tb_error_set(err, TB_EIO, "cannot write %s: %s", path, strerror(errno));
+	tb_buf_init(&b, cap - 1);
+	int rc = ev->host->kv_get(ev->host->ctx, key, &b, err);
+	if (rc == 0) {
+		memcpy(out, b.data, b.len);
+		out[b.len] = 0;
 	}
-	return 0;
+	tb_buf_fini(&b);
+	return rc;
 }
 
-/* Read a small journal file into b; 1 if it does not exist. */
-static int read_journal(const char *path, struct tb_buf *b, struct tb_error *err)
+static int kv_put_text(struct evm *ev, const char *key, const char *v, struct tb_error *err)
 {
-	if (access(path, F_OK) != 0)
-		return 1;
-	return tb_buf_read_file(b, path, err);
+	return ev->host->kv_put(ev->host->ctx, key, v, v ? strlen(v) : 0, err);
 }
 
-/* The nonce to use: the node's pending count, but never below the journal's. */
-static int next_nonce(struct evm *ev, uint64_t *nonce, char *npath, size_t cap,
-                      struct tb_error *err)
+/* The journalled nonce (0 when none); 1 if there is none. */
+static int kv_nonce(struct evm *ev, uint64_t *n, struct tb_error *err)
+{
+	char k[64], v[32];
+	hex0x(ev->from, 20, k + 6);
+	memcpy(k, "nonce/", 6);
+	*n = 0;
+	int rc = kv_get_text(ev, k, v, sizeof(v), err);
+	if (rc == 0)
+		*n = strtoull(v, NULL, 10);
+	return rc;
+}
+
+/* Bytes journalled under hash (raw, reset first); 1 if none. */
+static int kv_tx(struct evm *ev, const char *hash, struct tb_buf *raw, struct tb_error *err)
+{
+	char k[80];
+	snprintf(k, sizeof(k), "tx/%.66s", hash);
+	return ev->host->kv_get(ev->host->ctx, k, raw, err);
+}
+
+/* Stage what a signed transaction makes true: nonce n is spent (next = n+1 unless
+ * the journal is ahead), these bytes are its, and (key) they answer that key. */
+static int stage_tx(struct evm *ev, uint64_t n, const struct tb_buf *raw, const char *hash,
+                    const char *key, struct tb_error *err)
+{
+	char from[43], k[200], v[32];
+	uint64_t next = 0;
+	hex0x(ev->from, 20, from);
+	int rc = kv_nonce(ev, &next, err);
+	rc = rc == 1 ? 0 : rc;
+	if (rc == 0 && next < n + 1) {
+		snprintf(k, sizeof(k), "nonce/%s", from);
+		snprintf(v, sizeof(v), "%" PRIu64, n + 1);
+		rc = kv_put_text(ev, k, v, err);
+	}
+	snprintf(k, sizeof(k), "at/%s/%" PRIu64, from, n);
+	rc = rc ? rc : kv_put_text(ev, k, hash, err);
+	snprintf(k, sizeof(k), "tx/%s", hash);
+	rc = rc ? rc : ev->host->kv_put(ev->host->ctx, k, raw->data, raw->len, err);
+	if (rc == 0 && key) {
+		snprintf(k, sizeof(k), "sent/%.120s", key);
+		rc = kv_put_text(ev, k, hash, err);
+	}
+	return rc;
+}
+
+static int tx_count(struct evm *ev, const char *block, uint64_t *n, struct tb_error *err)
 {
 	char from[43], p[128];
 	hex0x(ev->from, 20, from);
-	snprintf(p, sizeof(p), "[\"%s\",\"pending\"]", from);
-	int rc = call_u64(ev, "eth_getTransactionCount", p, nonce, err);
-	if (rc < 0 || !ev->conf->state_dir)
-		return rc;
-	if (journal_path(ev, "nonce", from, npath, cap) < 0)
-		return tb_error_set(err, TB_ECONFIG, "%s: state_dir path too long", ev->network);
-	struct tb_buf b;
-	tb_buf_init(&b, 64);
-	rc = read_journal(npath, &b, err);
-	if (rc == 0 && b.len) {
-		uint64_t kept = strtoull((const char *)b.data, NULL, 10);
-		if (kept > *nonce)
-			*nonce = kept;
-	}
-	tb_buf_fini(&b);
-	return rc < 0 ? rc : 0;
+	snprintf(p, sizeof(p), "[\"%s\",\"%s\"]", from, block);
+	return call_u64(ev, "eth_getTransactionCount", p, n, err);
 }
 
-/* Build and sign the call; raw gets the signed encoding. */
+/* Build and sign a call with nonce n; raw gets the signed encoding. to NULL: a
+ * no-op transfer of 0 to ourselves (what fills a nonce nothing else can). */
 static int build_signed(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
-                        struct tb_buf *raw, struct tb_error *err)
+                        uint64_t n, struct tb_buf *raw, struct tb_error *err)
 {
 	struct tb_ethtx tx;
 	uint64_t chain;
-	char npath[4200] = "";
 	tb_ethtx_init(&tx);
 	int rc = call_u64(ev, "eth_chainId", NULL, &chain, err);
 	if (rc == 0 && ev->conf->chain_id && (uint64_t)ev->conf->chain_id != chain)
 		rc = tb_error_set(err, TB_ECONFIG, "%s: node is on chain %" PRIu64 ", configured %lld",
 		                  ev->network, chain, ev->conf->chain_id);
 	if (rc == 0)
-		rc = next_nonce(ev, &tx.nonce, npath, sizeof(npath), err);
-	if (rc == 0)
 		rc = set_fees(ev, &tx, err);
+	tx.nonce = n;
 	tx.chain_id = chain;
-	tx.gas = (uint64_t)ev->conf->gas;
+	tx.gas = to ? (uint64_t)ev->conf->gas : 21000;
 	tx.has_to = 1;
-	memcpy(tx.to, to, 20);
-	if (rc == 0)
+	memcpy(tx.to, to ? to : ev->from, 20);
+	if (rc == 0 && to)
 		rc = tb_ethtx_set_data(&tx, data, len, err);
 	if (rc == 0)
 		rc = tb_ethtx_sign(&tx, ev->key, err);
 	if (rc == 0)
 		rc = tb_ethtx_encode(&tx, raw, err);
-	if (rc == 0 && npath[0]) { /* the nonce is spent from now on, sent or not */
-		char num[32];
-		int n = snprintf(num, sizeof(num), "%" PRIu64 "\n", tx.nonce + 1);
-		rc = write_atomic(npath, num, (size_t)n, err);
-	}
 	tb_ethtx_fini(&tx);
 	return rc;
+}
+
+static void hash_of(const struct tb_buf *raw, char out[67])
+{
+	uint8_t h[32];
+	tb_keccak256(raw->data, raw->len, h);
+	hex0x(h, 32, out);
 }
 
 /* Send raw; a node that already has these bytes (or mined them) is success. */
 static int broadcast(struct evm *ev, const struct tb_buf *raw, struct tb_txref *ref,
                      struct tb_error *err)
 {
-	uint8_t h[32];
-	tb_keccak256(raw->data, raw->len, h);
-	hex0x(h, 32, ref->ref);
+	hash_of(raw, ref->ref);
 	struct tb_buf params;
 	tb_buf_init(&params, 0);
 	char *hx = malloc(2 * raw->len + 1);
@@ -762,19 +780,140 @@ static int broadcast(struct evm *ev, const struct tb_buf *raw, struct tb_txref *
 	return rc;
 }
 
-/* 1 if the node knows the transaction raw (mined or pending); ref gets its hash. */
-static int known_hash(struct evm *ev, const struct tb_buf *raw, struct tb_txref *ref)
+/* 1 if the node knows the transaction named hash (mined or pending). */
+static int known_hash(struct evm *ev, const char *hash)
 {
-	uint8_t h[32];
 	char p[128];
 	struct tb_json *r = NULL;
-	tb_keccak256(raw->data, raw->len, h);
-	hex0x(h, 32, ref->ref);
-	snprintf(p, sizeof(p), "[\"%.66s\"]", ref->ref);
+	snprintf(p, sizeof(p), "[\"%.66s\"]", hash);
 	int known = call(ev, "eth_getTransactionByHash", p, &r, NULL) == 0 && r != NULL &&
 	            r->type == TB_JSON_OBJECT;
 	tb_json_free(r);
 	return known;
+}
+
+/* Fill nonce n: resend what was journalled for it, else sign, journal and send a no-op. */
+static int fill_nonce(struct evm *ev, uint64_t n, struct tb_error *err)
+{
+	char k[128], hash[80] = "", from[43];
+	struct tb_buf raw;
+	struct tb_txref ref;
+	hex0x(ev->from, 20, from);
+	snprintf(k, sizeof(k), "at/%s/%" PRIu64, from, n);
+	tb_buf_init(&raw, 4 << 20);
+	int rc = kv_get_text(ev, k, hash, sizeof(hash), err);
+	rc = rc == 0 ? kv_tx(ev, hash, &raw, err) : rc;
+	if (rc == 1) {
+		tb_buf_reset(&raw);
+		rc = build_signed(ev, NULL, NULL, 0, n, &raw, err);
+		hash_of(&raw, hash);
+		rc = rc ? rc : stage_tx(ev, n, &raw, hash, NULL, err);
+		rc = rc ? rc : ev->host->kv_commit(ev->host->ctx, NULL, err);
+	}
+	rc = rc ? rc : broadcast(ev, &raw, &ref, err);
+	tb_buf_fini(&raw);
+	return rc;
+}
+
+/* An older relay kept the next nonce in state_dir: take it once, then rename it. */
+static int migrate_state_dir(struct evm *ev, uint64_t *kept, char *path, size_t cap)
+{
+	char from[43];
+	uint8_t h[32];
+	char hx[65], text[200];
+	*kept = 0;
+	if (!ev->conf->state_dir)
+		return 0;
+	hex0x(ev->from, 20, from);
+	snprintf(text, sizeof(text), "%s\n%s", ev->network, from);
+	tb_sha256((const uint8_t *)text, strlen(text), h);
+	tb_hex_encode(h, 16, hx);
+	snprintf(path, cap, "%s/nonce-%s", ev->conf->state_dir, hx);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	unsigned long long v = 0;
+	int ok = fscanf(f, "%llu", &v) == 1;
+	fclose(f);
+	*kept = ok ? (uint64_t)v : 0;
+	return ok;
+}
+
+#define EVM_MAX_NONCE_GAP 64
+
+/* At start and on a stuck confirmation: nonces the journal has spent but the node
+ * does not count (pending) are filled, lowest first. */
+static int reconcile(struct evm *ev, struct tb_error *err)
+{
+	uint64_t pending, next = 0, old = 0;
+	char path[4200] = "";
+	int rc = tx_count(ev, "pending", &pending, err);
+	rc = rc ? rc : kv_nonce(ev, &next, err);
+	rc = rc == 1 ? 0 : rc;
+	int migrated = rc == 0 && migrate_state_dir(ev, &old, path, sizeof(path));
+	if (rc == 0 && migrated && old > next) {
+		char k[64], v[32];
+		snprintf(k, sizeof(k), "nonce/");
+		hex0x(ev->from, 20, k + 6);
+		snprintf(v, sizeof(v), "%" PRIu64, old);
+		next = old;
+		rc = kv_put_text(ev, k, v, err);
+		rc = rc ? rc : ev->host->kv_commit(ev->host->ctx, NULL, err);
+	}
+	if (rc == 0 && migrated) {
+		char done[4300];
+		snprintf(done, sizeof(done), "%s.migrated", path);
+		rename(path, done); /* read once: the store holds the nonce from now on */
+	}
+	if (rc || next <= pending)
+		return rc;
+	if (next - pending > EVM_MAX_NONCE_GAP)
+		return tb_error_set(err, TB_EIO, "%s: the journal's next nonce is %" PRIu64 " but the "
+		                    "node counts %" PRIu64 ": more than %d to fill; is the key used by "
+		                    "another sender, or is this the wrong chain?", ev->network, next,
+		                    pending, EVM_MAX_NONCE_GAP);
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%s: nonces %" PRIu64 "..%" PRIu64 " were spent by this relay "
+	         "but the node knows none of them: filling them (journalled bytes, else a no-op)",
+	         ev->network, pending, next - 1);
+	ev->host->event(ev->host->ctx, TB_EVENT_NONCE_GAP, msg);
+	for (uint64_t n = pending; rc == 0 && n < next; n++)
+		rc = fill_nonce(ev, n, err);
+	return rc;
+}
+
+/* Bytes already signed for key (from the store, or once from an older state_dir). */
+static int journalled(struct evm *ev, const char *key, struct tb_buf *raw, struct tb_error *err)
+{
+	char k[200], hash[80];
+	snprintf(k, sizeof(k), "sent/%.120s", key);
+	int rc = kv_get_text(ev, k, hash, sizeof(hash), err);
+	return rc == 0 ? kv_tx(ev, hash, raw, err) : rc;
+}
+
+/* A fresh transaction: the next nonce, journalled with the row in flight, then sent. */
+static int send_fresh(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
+                      const char *key, struct tb_buf *raw, struct tb_txref *ref,
+                      struct tb_error *err)
+{
+	uint64_t n = 0, kept = 0;
+	int rc = tx_count(ev, "pending", &n, err);
+	if (rc == 0 && ev->host) {
+		rc = kv_nonce(ev, &kept, err);
+		rc = rc == 1 ? 0 : rc;
+		n = kept > n ? kept : n;
+	}
+	rc = rc ? rc : build_signed(ev, to, data, len, n, raw, err);
+	hash_of(raw, ref->ref);
+	if (rc == 0 && ev->host) {
+		rc = stage_tx(ev, n, raw, ref->ref, key, err);
+		rc = rc ? rc : ev->host->kv_commit(ev->host->ctx, ref, err);
+	}
+	if (rc == 0) { /* test-only: die with the nonce spent and the bytes journalled, unsent */
+		tb_fault_point("evm.nonce-spent");
+		tb_fault_point("evm.before-send");
+	}
+	return rc ? rc : broadcast(ev, raw, ref, err);
 }
 
 int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
@@ -782,32 +921,55 @@ int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t l
 {
 	if (!ev->has_key)
 		return tb_error_set(err, TB_ECONFIG, "%s: no key configured for writes", ev->network);
-	char jpath[4200] = "";
 	struct tb_buf raw;
-	int rc = 0;
+	int rc = 0, again = 0;
 	tb_buf_init(&raw, 4 << 20);
-	if (ev->conf->state_dir && key &&
-	    journal_path(ev, "tx", key, jpath, sizeof(jpath)) < 0)
-		rc = tb_error_set(err, TB_ECONFIG, "%s: state_dir path too long", ev->network);
-	int fresh = 1;
-	if (rc == 0 && jpath[0]) {
-		rc = read_journal(jpath, &raw, err);
-		fresh = rc == 1;
+	if (ev->host && !ev->reconciled && (rc = reconcile(ev, err)) == 0)
+		ev->reconciled = 1;
+	if (rc == 0 && ev->host && key) {
+		rc = journalled(ev, key, &raw, err);
+		again = rc == 0;
 		rc = rc == 1 ? 0 : rc;
 	}
-	if (rc == 0 && fresh) {
-		rc = build_signed(ev, to, data, len, &raw, err);
-		if (rc == 0 && jpath[0])
-			rc = write_atomic(jpath, raw.data, raw.len, err);
+	if (rc == 0 && again) {
+		hash_of(&raw, ref->ref);
+		if (!known_hash(ev, ref->ref)) /* known: sending again could only do harm */
+			rc = broadcast(ev, &raw, ref, err);
+	} else if (rc == 0) {
+		rc = send_fresh(ev, to, data, len, key, &raw, ref, err);
 	}
-	if (rc == 0 && !fresh && known_hash(ev, &raw, ref) == 1)
-		; /* sent before and the node has it: sending again could only do harm */
-	else if (rc == 0)
-		rc = broadcast(ev, &raw, ref, err);
+	if (rc < 0 && again && strstr(err->msg, "went to another transaction")) {
+		char k[200]; /* never mined and never will be: the next try signs afresh */
+		snprintf(k, sizeof(k), "sent/%.120s", key);
+		struct tb_error e2;
+		if (kv_put_text(ev, k, NULL, &e2) == 0)
+			ev->host->kv_commit(ev->host->ctx, NULL, &e2);
+	}
 	tb_buf_fini(&raw);
 	if (rc < 0)
 		tb_error_prefix(err, "%s: write", ev->network);
 	return rc;
+}
+
+/* Not mined: if the node lost our bytes, send them again; then fill any gap below. */
+static int unstick(struct evm *ev, const struct tb_txref *ref, struct tb_status *out,
+                   struct tb_error *err)
+{
+	struct tb_buf raw;
+	struct tb_txref again;
+	tb_buf_init(&raw, 4 << 20);
+	int rc = 0;
+	if (!known_hash(ev, ref->ref) && (rc = kv_tx(ev, ref->ref, &raw, err)) == 0) {
+		rc = broadcast(ev, &raw, &again, err);
+		if (rc == TB_EIO && strstr(err->msg, "went to another transaction")) {
+			out->state = TB_FAILED; /* never mined: the relay submits it afresh */
+			snprintf(out->reason, sizeof(out->reason), "%.255s", err->msg);
+			rc = 0;
+		}
+	}
+	rc = rc == 1 ? 0 : rc;
+	tb_buf_fini(&raw);
+	return rc ? rc : reconcile(ev, err);
 }
 
 int evm_confirm(struct evm *ev, const struct tb_txref *ref, struct tb_status *out,
@@ -822,6 +984,8 @@ int evm_confirm(struct evm *ev, const struct tb_txref *ref, struct tb_status *ou
 	if (rc == 0 && (r == NULL || r->type != TB_JSON_OBJECT)) {
 		out->state = TB_PENDING;
 		snprintf(out->reason, sizeof(out->reason), "not mined yet");
+		if (ev->host)
+			rc = unstick(ev, ref, out, err);
 	} else if (rc == 0 && (rc = call_u64(ev, "eth_blockNumber", NULL, &head, err)) == 0 &&
 	           u64_of(r, "blockNumber", &n) == 0) {
 		const char *st = tb_json_string(tb_json_get(r, "status"));

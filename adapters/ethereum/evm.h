@@ -30,7 +30,7 @@ struct evm_conf {
 	char *key;                   /* hex secret key for writes (SECRET) */
 	long long chain_id;          /* 0 = ask the node */
 	long long gas;
-	char *state_dir;             /* write journal; NULL = none */
+	char *state_dir;             /* retired journal, read once (the store keeps it now) */
 };
 
 /* The options every EVM adapter shares, spliced into each module's table. */
@@ -60,7 +60,7 @@ struct evm_conf {
 	{TB_OPT_INT, "gas", "500000", 0, offsetof(type, evm.gas), "gas limit of writes", 21000,     \
 	 30000000},                                                                                  \
 	{TB_OPT_STRING, "state_dir", NULL, 0, offsetof(type, evm.state_dir),                        \
-	 "directory where each write's signed bytes and the next nonce are kept before sending",    \
+	 "retired: an older relay's write journal, whose next nonce is read once into the store",   \
 	 0, 0}
 
 struct evm {
@@ -74,6 +74,8 @@ struct evm {
 	int has_key;
 	uint8_t key[32];
 	uint8_t from[20];
+	const struct tb_host *host; /* the write journal; NULL: writes are not journalled */
+	int reconciled;             /* the journal's nonces were checked against the node */
 };
 
 int evm_open(struct evm *ev, const char *network, const struct evm_conf *conf,
@@ -87,10 +89,11 @@ int evm_poll(struct evm *ev, const struct tb_cursor *from, struct tb_batch *out,
  * VALID, *log (may be NULL) gets a clone of the verified log object. */
 int evm_verify(struct evm *ev, const struct tb_native *rec, struct tb_proof *out,
                struct tb_json **log, struct tb_error *err);
-/* Send a call to `to` signed with the configured key; ref gets the tx hash. With
- * state_dir, the signed bytes (per idempotency key) and the next nonce are written
- * before sending, and a retry with the same key resends the same bytes (unless the
- * node already knows their hash, then nothing is sent). "already
+/* Send a call to `to` signed with the configured key; ref gets the tx hash. With a
+ * host, the signed bytes (per idempotency key), the nonce advance and the outbox row
+ * in flight commit together before sending; a retry with the same key resends the
+ * same bytes (unless the node already knows their hash, then nothing is sent), and
+ * journalled nonces the node does not know are filled first, never skipped. "already
  * known" / "nonce too low" are success only when the node knows this very hash. */
 int evm_send(struct evm *ev, const uint8_t to[20], const uint8_t *data, size_t len,
              const char *key, struct tb_txref *ref, struct tb_error *err);

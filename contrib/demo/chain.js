@@ -2,8 +2,9 @@
 // the demo and the end-to-end test: compile+deploy, register administrations and
 // relayers, certify/suspend/cancel, read a certificate. Accounts are those of the
 // well-known test mnemonic; this script is never pointed at a real network.
+// Also a module: tests/relay/chaos.js takes ABI, wallet() and bytecode() from here.
 // Usage: node chain.js URL deploy | admin REG IDX CC | relayer REG IDX |
-//        change REG IDX certify|suspend|cancel CERTREF VERSION EFFECTIVE | cert REG CERTREF |
+//        change REG IDX certify|suspend|reinstate|cancel CERTREF VERSION EFFECTIVE | cert REG CERTREF |
 //        events REG | address IDX | key IDX
 'use strict';
 const path = require('path');
@@ -20,6 +21,8 @@ const ABI = [
   'function certify(bytes32 id, address holder, uint64 effective, bytes32 recordHash, uint64 version)',
   'function suspend(bytes32 id, uint64 effective, bytes32 recordHash, uint64 version)',
   'function cancel(bytes32 id, uint64 effective, bytes32 recordHash, uint64 version)',
+  'function reinstate(bytes32 id, uint64 effective, bytes32 recordHash, uint64 version)',
+  'event StatusChanged(bytes32 indexed certId, address indexed admin, address indexed holder, uint8 status, uint64 effective, bytes32 recordHash, uint64 version)',
   'function certs(bytes32) view returns (address admin, address holder, uint8 status, uint64 effective, bytes32 recordHash, uint64 version)',
 ];
 
@@ -80,4 +83,6 @@ async function main() {
     throw new Error('unknown command ' + cmd);
   }
 }
-main().catch((e) => { console.error('chain.js: ' + (e.shortMessage || e.message)); process.exit(1); });
+module.exports = { ABI, MNEMONIC, STATUS, wallet, bytecode, id32, ethers };
+if (require.main === module)
+  main().catch((e) => { console.error('chain.js: ' + (e.shortMessage || e.message)); process.exit(1); });

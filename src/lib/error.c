@@ -60,6 +60,7 @@ const char *tb_strerror(int code)
 	case TB_ENOTSUP: return "not supported";
 	case TB_EVERIFY: return "verification failed";
 	case TB_ECONFIG: return "configuration error";
+	case TB_EREORG: return "source history rewritten";
 	default: return "unknown error";
 	}
 }

@@ -17,6 +17,7 @@ enum {
 	TB_ENOTSUP = -7,  /* not supported (yet) */
 	TB_EVERIFY = -8,  /* a proof was checked and is wrong */
 	TB_ECONFIG = -9,  /* configuration error */
+	TB_EREORG = -10,  /* the source no longer has the history the cursor points into */
 };
 
 #define TB_ERROR_MAX 512

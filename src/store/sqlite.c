@@ -43,7 +43,29 @@ static const char *const migrations[] = {
 	"CREATE TABLE receipts(seq INTEGER PRIMARY KEY, outbox INTEGER NOT NULL UNIQUE"
 	" REFERENCES outbox(id), record_id TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);"
 	"CREATE INDEX receipts_record ON receipts(record_id);",
+	/* 2: a receipt has a status, and a delivered row may get a later one (retracted at
+	 * source) but never two of one status; cursors keep a recent history (where a
+	 * re-org finds the common ancestor); records from dropped blocks are marked. */
+	"CREATE TABLE receipts_v2(seq INTEGER PRIMARY KEY, outbox INTEGER NOT NULL"
+	" REFERENCES outbox(id), status TEXT NOT NULL DEFAULT 'confirmed',"
+	" record_id TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL, UNIQUE(outbox, status));"
+	"INSERT INTO receipts_v2(seq, outbox, record_id, hash, body)"
+	" SELECT seq, outbox, record_id, hash, body FROM receipts;"
+	"DROP TABLE receipts;"
+	"ALTER TABLE receipts_v2 RENAME TO receipts;"
+	"CREATE INDEX receipts_record ON receipts(record_id);"
+	"CREATE TABLE cursor_log(id INTEGER PRIMARY KEY, network TEXT NOT NULL, value TEXT NOT NULL,"
+	" last_record INTEGER NOT NULL, ms INTEGER NOT NULL);"
+	"CREATE INDEX cursor_log_network ON cursor_log(network, id);"
+	"CREATE TABLE retracted(record INTEGER PRIMARY KEY REFERENCES records(id),"
+	" reason TEXT NOT NULL, ms INTEGER NOT NULL);"
+	"CREATE INDEX records_locator ON records(network, locator);",
+	/* 3: each network's own durable key-value space (an EVM write journal, EDI counters) */
+	"CREATE TABLE kv(network TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+	" PRIMARY KEY(network, key)) WITHOUT ROWID;"
+	"CREATE INDEX outbox_record ON outbox(record);",
 };
+#define CURSOR_LOG_KEEP 1024 /* cursors kept per network for finding a re-org's ancestor */
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 struct sq;
@@ -218,6 +240,11 @@ static int sq_open(const char *path, int readonly, void **state, struct tb_error
 		                  s->db ? sqlite3_errmsg(s->db) : "cannot open");
 	if (rc == 0)
 		sqlite3_busy_timeout(s->db, 5000);
+	/* SQLite falls back to read-only on a file it cannot write: for the relay that is a
+	 * start-up error, not a stream of failed writes later. */
+	if (rc == 0 && !readonly && sqlite3_db_readonly(s->db, "main") == 1)
+		rc = tb_error_set(err, TB_EIO, "store: the file cannot be written (check its mode, "
+		                  "owner and file system: the relay writes it and its folder)");
 	if (rc == 0 && !readonly)
 		rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		             " PRAGMA foreign_keys=ON", err);
@@ -278,7 +305,48 @@ static int sq_cursor_set(void *state, const char *network, const struct tb_curso
 		return rc;
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->value, -1, SQLITE_STATIC);
-	return run(s, st, "writing a cursor", err);
+	rc = run(s, st, "writing a cursor", err);
+	rc = rc ? rc : prep(s, "INSERT INTO cursor_log(network, value, last_record, ms) SELECT ?1, ?2,"
+	                       " COALESCE(MAX(id), 0), CAST((julianday('now') - 2440587.5) * 86400000"
+	                       " AS INTEGER) FROM records", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->value, -1, SQLITE_STATIC);
+	rc = run(s, st, "logging a cursor", err);
+	rc = rc ? rc : prep(s, "DELETE FROM cursor_log WHERE network=?1 AND id <= (SELECT id FROM"
+	                       " cursor_log WHERE network=?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	                    &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, CURSOR_LOG_KEEP);
+	return run(s, st, "pruning the cursor log", err);
+}
+
+static int sq_cursor_history(void *state, const char *network, struct tb_cursor_mark *out,
+                             size_t max, size_t *n, struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+	int rc = prep(s, "SELECT value, last_record, ms FROM cursor_log WHERE network=?"
+	                 " ORDER BY id DESC LIMIT ?", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tb_cursor_mark *m = &out[(*n)++];
+		copy_col(st, 0, m->cursor.value, sizeof m->cursor.value);
+		m->last_record = sqlite3_column_int64(st, 1);
+		m->ms = sqlite3_column_int64(st, 2);
+	}
+	if (r != SQLITE_DONE)
+		rc = db_error(s, err, "reading the cursor log");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int find_record(struct sq *s, const char *record_id, int64_t *id, struct tb_error *err)
@@ -322,6 +390,25 @@ static int sq_record_put(void *state, struct tb_store_record *rec, int *created,
 	if (rc == TB_ENOTFOUND)
 		rc = tb_error_set(err, TB_EIO, "store: record %s vanished after insert",
 		                  rec->record_id);
+	return rc;
+}
+
+static int sq_record_taken(void *state, const char *network, const char *locator, int *taken,
+                           struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, "SELECT 1 FROM records r WHERE network=? AND locator=? AND NOT EXISTS"
+	                 " (SELECT 1 FROM retracted WHERE record=r.id) LIMIT 1", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, locator, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	*taken = r == SQLITE_ROW;
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = db_error(s, err, "looking up a source locator");
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -393,6 +480,56 @@ static int sq_record_history(void *state, const char *key, struct tb_store_recor
 	return rc;
 }
 
+static int sq_route_last(void *state, const char *from, const char *to, int64_t *id,
+                         struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, "SELECT COALESCE(MAX(o.record), 0) FROM outbox o JOIN records r ON"
+	                 " r.id=o.record WHERE r.network=? AND o.destination=?", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		rc = db_error(s, err, "finding a route's last record");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_route_missing(void *state, const char *from, const char *to, int64_t after,
+                            struct tb_store_record *out, size_t max, size_t *n,
+                            struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+	int rc = prep(s, "SELECT " RECORD_COLS " FROM records r WHERE network=?1 AND id>?3 AND"
+	                 " verdict='VALID' AND NOT EXISTS (SELECT 1 FROM retracted WHERE record=r.id)"
+	                 " AND NOT EXISTS (SELECT 1 FROM outbox WHERE record=r.id AND"
+	                 " destination=?2) ORDER BY id LIMIT ?4", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		record_from(st, &out[*n]);
+		if (!out[(*n)++].body) {
+			rc = tb_error_set(err, TB_ENOMEM, "store: out of memory");
+			break;
+		}
+	}
+	if (rc == 0 && r != SQLITE_DONE)
+		rc = db_error(s, err, "reading records a route missed");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_outbox_add(void *state, int64_t record, const char *destination,
                          const char *payload, int64_t now_ms, struct tb_error *err)
 {
@@ -414,6 +551,9 @@ static int sq_outbox_add(void *state, int64_t record, const char *destination,
 #define ROW_COLS \
 	"id, record, destination, idem_key, state, attempts, next_ms, reason, payload, created_ms," \
 	" txref"
+#define ROW_COLS_O \
+	"o.id, o.record, o.destination, o.idem_key, o.state, o.attempts, o.next_ms, o.reason," \
+	" o.payload, o.created_ms, o.txref"
 
 static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 {
@@ -461,8 +601,13 @@ static int claim_rows(struct sq *s, int64_t now_ms, int64_t lease_ms, struct tb_
                       size_t max, size_t *n, struct tb_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = prep(s, "SELECT " ROW_COLS " FROM outbox WHERE state='pending' AND next_ms<=?1"
-	                 " AND lease_ms<=?1 ORDER BY next_ms, id LIMIT ?2", &st, err);
+	/* Versions of one key reach a destination in order: a row waits while an earlier
+	 * version of its key is still pending for the same destination. */
+	int rc = prep(s, "SELECT " ROW_COLS_O " FROM outbox o JOIN records r ON r.id=o.record"
+	                 " WHERE o.state='pending' AND o.next_ms<=?1 AND o.lease_ms<=?1"
+	                 " AND NOT EXISTS (SELECT 1 FROM records e JOIN outbox p ON p.record=e.id"
+	                 " WHERE e.key=r.key AND e.version<r.version AND p.destination=o.destination"
+	                 " AND p.state='pending') ORDER BY o.next_ms, o.id LIMIT ?2", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_ms);
@@ -565,6 +710,36 @@ static int sq_outbox_submitted(void *state, int64_t id, const char *txref, int64
 	return run(s, st, "noting a submission", err);
 }
 
+/* Append r (signed, seq and prev set) for outbox row id, in the caller's transaction. */
+static int sq_receipt_append(void *state, int64_t id, const struct tb_receipt *r,
+                             struct tb_error *err)
+{
+	struct sq *s = state;
+	if (!s->in_tx)
+		return tb_error_set(err, TB_EINVAL, "store: a receipt must be appended in a transaction");
+	struct tb_buf body;
+	uint8_t h[32];
+	char hex[65];
+	sqlite3_stmt *st;
+	tb_buf_init(&body, TB_RECEIPT_MAX_BYTES);
+	int rc = tb_receipt_write(r, &body, err);
+	rc = rc ? rc : tb_receipt_hash(r, h, err);
+	rc = rc ? rc : prep(s, "INSERT INTO receipts(seq, outbox, status, record_id, hash, body)"
+	                       " VALUES(?, ?, ?, ?, ?, ?)", &st, err);
+	if (rc == 0) {
+		tb_hex_encode(h, 32, hex);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
+		sqlite3_bind_int64(st, 2, id);
+		sqlite3_bind_text(st, 3, r->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->record, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, (const char *)body.data, (int)body.len, SQLITE_STATIC);
+		rc = run(s, st, "appending a receipt", err);
+	}
+	tb_buf_fini(&body);
+	return rc;
+}
+
 static int sq_outbox_delivered(void *state, int64_t id, const char *txref,
                                const struct tb_receipt *r, struct tb_error *err)
 {
@@ -582,25 +757,57 @@ static int sq_outbox_delivered(void *state, int64_t id, const char *txref,
 	if (rc == 0 && sqlite3_changes(s->db) != 1)
 		return tb_error_set(err, TB_EINVAL, "store: outbox row %" PRId64 " is not pending: "
 		                    "refusing a second receipt for it", id);
-	struct tb_buf body;
-	uint8_t h[32];
-	char hex[65];
-	tb_buf_init(&body, TB_RECEIPT_MAX_BYTES);
-	rc = rc ? rc : tb_receipt_write(r, &body, err);
-	rc = rc ? rc : tb_receipt_hash(r, h, err);
-	rc = rc ? rc : prep(s, "INSERT INTO receipts(seq, outbox, record_id, hash, body)"
-	                       " VALUES(?, ?, ?, ?, ?)", &st, err);
-	if (rc == 0) {
-		tb_hex_encode(h, 32, hex);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
-		sqlite3_bind_int64(st, 2, id);
-		sqlite3_bind_text(st, 3, r->record, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, (const char *)body.data, (int)body.len, SQLITE_STATIC);
-		rc = run(s, st, "appending a receipt", err);
-	}
-	tb_buf_fini(&body);
+	return rc ? rc : sq_receipt_append(s, id, r, err);
+}
+
+static int retract_step(struct sq *s, const char *sql, const char *network, int64_t after,
+                        const char *reason, int64_t now_ms, int64_t *changed, const char *what,
+                        struct tb_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s, sql, &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now_ms);
+	rc = run(s, st, what, err);
+	*changed = rc ? 0 : sqlite3_changes(s->db);
 	return rc;
+}
+
+/* Mark network's records after record id `after` retracted and their pending rows
+ * dead; fill out with delivered rows still owed a retraction receipt (at most max). */
+static int sq_retract(void *state, const char *network, int64_t after, const char *reason,
+                      int64_t now_ms, struct tb_retraction *res, struct tb_outbox_row *out,
+                      size_t max, size_t *n, struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+	if (!s->in_tx)
+		return tb_error_set(err, TB_EINVAL, "store: retraction must run in a transaction");
+	int rc = retract_step(s, "INSERT OR IGNORE INTO retracted(record, reason, ms) SELECT id, ?3, ?4"
+	                         " FROM records WHERE network=?1 AND id>?2", network, after, reason,
+	                      now_ms, &res->records, "marking retracted records", err);
+	rc = rc ? rc : retract_step(s, "UPDATE outbox SET state='dead', lease_ms=0, next_ms=?4,"
+	                               " reason='retracted at source: ' || ?3 ||"
+	                               " CASE WHEN txref IS NULL THEN '' ELSE"
+	                               " ' (was in flight as ' || txref || ')' END"
+	                               " WHERE state='pending' AND record IN (SELECT id FROM records"
+	                               " WHERE network=?1 AND id>?2)", network, after, reason,
+	                            now_ms, &res->dead, "retiring retracted rows", err);
+	rc = rc ? rc : prep(s, "SELECT " ROW_COLS " FROM outbox o WHERE state='delivered' AND record IN"
+	                       " (SELECT id FROM records WHERE network=?1 AND id>?2) AND NOT EXISTS"
+	                       " (SELECT 1 FROM receipts WHERE outbox=o.id AND"
+	                       " status='retracted-at-source') ORDER BY id LIMIT ?3", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	return select_rows(s, st, out, max, n, err);
 }
 
 static int sq_dead_list(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
@@ -736,6 +943,74 @@ static int sq_receipt_by_record(void *state, const char *record_id, tb_receipt_f
 	return each_receipt(s, st, fn, ctx, err);
 }
 
+static int sq_kv_get(void *state, const char *network, const char *key, struct tb_buf *out,
+                     struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, "SELECT value FROM kv WHERE network=? AND key=?", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	tb_buf_reset(out);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		const void *v = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		rc = tb_buf_append(out, v ? v : "", (size_t)n);
+		if (rc)
+			rc = tb_error_set(err, rc, "store: kv %s/%s: value larger than the reader takes",
+			                  network, key);
+	} else {
+		rc = r == SQLITE_DONE ? 1 : db_error(s, err, "reading a network's kv");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_kv_put(void *state, const char *network, const char *key, const void *val,
+                     size_t len, struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	int rc = prep(s, val ? "INSERT INTO kv(network, key, value) VALUES(?1, ?2, ?3)"
+	                       " ON CONFLICT(network, key) DO UPDATE SET value=excluded.value"
+	                     : "DELETE FROM kv WHERE network=?1 AND key=?2", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (val)
+		sqlite3_bind_blob(st, 3, val, (int)len, SQLITE_STATIC);
+	return run(s, st, "writing a network's kv", err);
+}
+
+static int sq_pending_ages(void *state, struct tb_store_pending *out, size_t max, size_t *n,
+                           struct tb_error *err)
+{
+	struct sq *s = state;
+	sqlite3_stmt *st;
+	*n = 0;
+	int rc = prep(s, "SELECT destination, MIN(created_ms), COUNT(*) FROM outbox"
+	                 " WHERE state='pending' GROUP BY destination ORDER BY destination LIMIT ?",
+	              &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		copy_col(st, 0, out[*n].destination, sizeof out[*n].destination);
+		out[*n].oldest_ms = sqlite3_column_int64(st, 1);
+		out[*n].rows = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = db_error(s, err, "reading pending rows per destination");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int count(struct sq *s, const char *sql, int64_t *out, struct tb_error *err)
 {
 	sqlite3_stmt *st;
@@ -773,6 +1048,12 @@ const struct tb_store_ops tb_store_sqlite = {
 	.rollback = sq_rollback,
 	.cursor_get = sq_cursor_get,
 	.cursor_set = sq_cursor_set,
+	.cursor_history = sq_cursor_history,
+	.record_taken = sq_record_taken,
+	.retract = sq_retract,
+	.receipt_append = sq_receipt_append,
+	.route_last = sq_route_last,
+	.route_missing = sq_route_missing,
 	.record_put = sq_record_put,
 	.record_get = sq_record_get,
 	.record_by_id = sq_record_by_id,
@@ -790,4 +1071,7 @@ const struct tb_store_ops tb_store_sqlite = {
 	.receipt_range = sq_receipt_range,
 	.receipt_by_record = sq_receipt_by_record,
 	.stats = sq_stats,
+	.kv_get = sq_kv_get,
+	.kv_put = sq_kv_put,
+	.pending_ages = sq_pending_ages,
 };

@@ -58,8 +58,8 @@ int64_t tb_store_backoff_ms(const struct tb_retry_policy *p, int attempts, uint3
 	return d - half + (int64_t)(((uint64_t)half * jitter) >> 32);
 }
 
-int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
-                             size_t n, const uint8_t key[32], struct tb_error *err)
+static int append(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs, size_t n,
+                  const uint8_t key[32], int delivered, struct tb_error *err)
 {
 	const struct tb_store_ops *o = st->ops;
 	uint64_t last = 0;
@@ -69,10 +69,37 @@ int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb
 		rs[i].seq = last + 1 + i;
 		memcpy(rs[i].prev, prev, 32);
 		rc = tb_receipt_sign(&rs[i], key, err);
-		rc = rc ? rc : o->outbox_delivered(st->state, rows[i], rs[i].txref, &rs[i], err);
+		if (rc == 0)
+			rc = delivered ? o->outbox_delivered(st->state, rows[i], rs[i].txref, &rs[i], err)
+			               : o->receipt_append(st->state, rows[i], &rs[i], err);
 		rc = rc ? rc : tb_receipt_hash(&rs[i], prev, err);
 	}
 	return rc;
+}
+
+int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                             size_t n, const uint8_t key[32], struct tb_error *err)
+{
+	return append(st, rows, rs, n, key, 1, err);
+}
+
+int tb_store_append_status(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                           size_t n, const uint8_t key[32], struct tb_error *err)
+{
+	return append(st, rows, rs, n, key, 0, err);
+}
+
+int tb_store_cursor_advance(struct tb_store *st, const char *network, const struct tb_cursor *from,
+                            const struct tb_cursor *next, struct tb_error *err)
+{
+	struct tb_cursor now;
+	int rc = st->ops->cursor_get(st->state, network, &now, err);
+	if (rc == 0 && strcmp(now.value, from->value) != 0)
+		return tb_error_set(err, TB_EUNAVAIL, "%s: the cursor moved from \"%.80s\" to \"%.80s\" "
+		                    "while a batch was taken (tradebridge cursor reset?): the batch is "
+		                    "dropped and ingest resumes from the new cursor", network, from->value,
+		                    now.value);
+	return rc ? rc : st->ops->cursor_set(st->state, network, next, err);
 }
 
 int tb_store_deliver(struct tb_store *st, int64_t row, const char *txref,

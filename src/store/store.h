@@ -2,7 +2,9 @@
  * now (sqlite.c), PostgreSQL later as another table of the same functions.
  * Invariants every backend keeps: a record version is never overwritten; an
  * outbox row moves pending -> delivered exactly once, in the same transaction
- * that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap. */
+ * that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap;
+ * a row is not claimed while an earlier version of its key is pending for the
+ * same destination. */
 #ifndef TB_STORE_H
 #define TB_STORE_H
 
@@ -53,6 +55,27 @@ struct tb_store_stats {
 	int64_t records, invalid, pending, delivered, dead, receipts;
 };
 
+/* A cursor as it was stored, with the newest record id at that moment (records
+ * after it came from later polls). */
+struct tb_cursor_mark {
+	struct tb_cursor cursor;
+	int64_t last_record;
+	int64_t ms;
+};
+
+/* What a retraction changed. */
+struct tb_retraction {
+	int64_t records; /* records newly marked retracted */
+	int64_t dead;    /* pending outbox rows retired as dead letters */
+};
+
+/* Pending rows of one destination: how many and when the oldest entered. */
+struct tb_store_pending {
+	char destination[64];
+	int64_t oldest_ms;
+	int64_t rows;
+};
+
 /* Called with each receipt in a range; return nonzero to stop (returned as is). */
 typedef int (*tb_receipt_fn)(void *ctx, const struct tb_receipt *r, const char *json);
 
@@ -67,6 +90,30 @@ struct tb_store_ops {
 	                  struct tb_error *err);
 	int (*cursor_set)(void *state, const char *network, const struct tb_cursor *c,
 	                  struct tb_error *err);
+	/* The newest stored cursors of network first (each cursor_set is kept, the last
+	 * 1024 per network). */
+	int (*cursor_history)(void *state, const char *network, struct tb_cursor_mark *out,
+	                      size_t max, size_t *n, struct tb_error *err);
+	/* *taken = 1 when a record from network at locator is stored and not retracted. */
+	int (*record_taken)(void *state, const char *network, const char *locator, int *taken,
+	                    struct tb_error *err);
+	/* In the caller's transaction: network's records after record id `after` are marked
+	 * retracted with reason, their pending rows become dead letters, and out gets up to
+	 * max delivered rows that have no retraction receipt yet. */
+	int (*retract)(void *state, const char *network, int64_t after, const char *reason,
+	               int64_t now_ms, struct tb_retraction *res, struct tb_outbox_row *out,
+	               size_t max, size_t *n, struct tb_error *err);
+	/* The newest record of network `from` that has an outbox row for `to` (*id = 0: none). */
+	int (*route_last)(void *state, const char *from, const char *to, int64_t *id,
+	                  struct tb_error *err);
+	/* Up to max VALID, not retracted records of `from` after record id `after`, in id
+	 * order, that have no outbox row for `to` (bodies owned by the caller). */
+	int (*route_missing)(void *state, const char *from, const char *to, int64_t after,
+	                     struct tb_store_record *out, size_t max, size_t *n,
+	                     struct tb_error *err);
+	/* Append a signed receipt (any status) for outbox row id, in the caller's transaction. */
+	int (*receipt_append)(void *state, int64_t id, const struct tb_receipt *r,
+	                      struct tb_error *err);
 	int (*record_put)(void *state, struct tb_store_record *rec, int *created,
 	                  struct tb_error *err);
 	int (*record_get)(void *state, int64_t id, struct tb_store_record *out,
@@ -106,6 +153,15 @@ struct tb_store_ops {
 	int (*receipt_by_record)(void *state, const char *record_id, tb_receipt_fn fn, void *ctx,
 	                         struct tb_error *err);
 	int (*stats)(void *state, struct tb_store_stats *out, struct tb_error *err);
+	/* A network's own key-value space: get returns 1 when key is absent; put with
+	 * val NULL deletes; both join the caller's open transaction if there is one. */
+	int (*kv_get)(void *state, const char *network, const char *key, struct tb_buf *out,
+	              struct tb_error *err);
+	int (*kv_put)(void *state, const char *network, const char *key, const void *val,
+	              size_t len, struct tb_error *err);
+	/* Pending rows per destination (at most max, by name). */
+	int (*pending_ages)(void *state, struct tb_store_pending *out, size_t max, size_t *n,
+	                    struct tb_error *err);
 };
 
 extern const struct tb_store_ops tb_store_sqlite;
@@ -134,6 +190,15 @@ int tb_store_deliver(struct tb_store *st, int64_t row, const char *txref,
  * fsync for the lot): rs[i] gets seq and prev, is signed, and is appended. */
 int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
                              size_t n, const uint8_t key[32], struct tb_error *err);
+
+/* Receipts that record no delivery (status retracted-at-source, ...) for rows, in the
+ * caller's transaction: numbered, chained and signed like the others. */
+int tb_store_append_status(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                           size_t n, const uint8_t key[32], struct tb_error *err);
+/* Store next as network's cursor only if the stored one is still from (inside the
+ * caller's transaction): TB_EUNAVAIL when another writer (cursor reset) moved it. */
+int tb_store_cursor_advance(struct tb_store *st, const char *network, const struct tb_cursor *from,
+                            const struct tb_cursor *next, struct tb_error *err);
 
 void tb_store_record_fini(struct tb_store_record *r);
 void tb_outbox_row_fini(struct tb_outbox_row *r);

@@ -60,6 +60,13 @@ static long get(int port, const char *path, const char *token, struct tb_buf *bo
 	return status;
 }
 
+static volatile int store_down;
+
+static const char *not_ready(void *ctx)
+{
+	return store_down ? "the store cannot be written" : tb_relay_not_ready(ctx);
+}
+
 static void serves_with_token_refuses_without(void **state)
 {
 	(void)state;
@@ -86,7 +93,7 @@ static void serves_with_token_refuses_without(void **state)
 
 	struct tb_api *api;
 	struct tb_api_config ac = {.listen = "127.0.0.1:0", .token = TOKEN, .store_path = store,
-	                           .ctx = r, .metrics = metrics};
+	                           .ctx = r, .metrics = metrics, .not_ready = not_ready};
 	assert_int_equal(tb_api_start(&api, &ac, &err), 0);
 	int port = tb_api_port(api);
 	assert_true(port > 0);
@@ -95,6 +102,11 @@ static void serves_with_token_refuses_without(void **state)
 
 	assert_int_equal(get(port, "/healthz", NULL, &b), 200);
 	assert_int_equal(get(port, "/readyz", NULL, &b), 200);
+	assert_string_equal((char *)b.data, "ready\n");
+	store_down = 1; /* /readyz says why, without detail: it is open */
+	assert_int_equal(get(port, "/readyz", NULL, &b), 503);
+	assert_string_equal((char *)b.data, "not ready: the store cannot be written\n");
+	store_down = 0;
 	assert_int_equal(get(port, "/metrics", NULL, &b), 401);
 	assert_null(strstr((char *)b.data, "tradebridge_"));
 	assert_int_equal(get(port, "/metrics", "wrong-token-wrong-token", &b), 401);

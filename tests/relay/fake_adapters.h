@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapter.h"
 
@@ -19,6 +20,10 @@ struct fake_source {
 	int unknown_left;
 	int verify_calls;
 	int poll_fail;      /* poll fails with TB_EIO */
+	/* History rewrites (a deep re-org): records from fork_at on differ in each
+	 * generation; a cursor of another generation past fork_at is TB_EREORG. */
+	int generation;
+	long fork_at;
 };
 
 struct fake_sink {
@@ -30,7 +35,16 @@ struct fake_sink {
 	long nkeys;
 	char last_payload[1024];
 	sqlite3 *db;     /* if set: effects kept in table effects(idem PRIMARY KEY) */
+	int delay_ms;    /* submit takes this long (a destination's own latency) */
+	long long confirmed_at_ms; /* the sink's wall clock when it last said CONFIRMED */
 };
+
+static inline long long fake_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline int fake_source_poll(void *state, const struct tb_cursor *from, struct tb_batch *out,
                                    struct tb_error *err)
@@ -38,17 +52,29 @@ static inline int fake_source_poll(void *state, const struct tb_cursor *from, st
 	struct fake_source *s = state;
 	long at = from->value[0] ? atol(from->value) : 0;
 	long end = at + s->batch < s->total ? at + s->batch : s->total;
+	const char *g = strstr(from->value, ":g");
+	int gen = g ? atoi(g + 2) : 0;
 	if (s->poll_fail)
 		return tb_error_set(err, TB_EIO, "source: node answered 500");
+	if (gen != s->generation && at > s->fork_at)
+		return tb_error_set(err, TB_EREORG, "source: position %ld was generation %d, is now "
+		                    "generation %d", at, gen, s->generation);
 	for (long i = at; i < end; i++) {
 		char loc[64], doc[96];
 		struct tb_json *j = NULL;
-		snprintf(loc, sizeof loc, "0xfeed:%ld", i);
+		if (s->generation && i >= s->fork_at)
+			snprintf(loc, sizeof loc, "0xfeed:g%d:%ld", s->generation, i);
+		else
+			snprintf(loc, sizeof loc, "0xfeed:%ld", i);
 		snprintf(doc, sizeof doc, "{\"n\":%ld,\"secret\":\"s-%ld\",\"status\":\"certified\"}", i, i);
 		if (tb_json_parse(doc, strlen(doc), NULL, &j, NULL) || tb_batch_push(out, loc, "aeo.event", j))
 			return TB_ENOMEM;
 	}
-	snprintf(out->next.value, sizeof out->next.value, "%ld", end);
+	if (s->generation)
+		snprintf(out->next.value, sizeof out->next.value, "%ld:g%d", end, s->generation);
+	else
+		snprintf(out->next.value, sizeof out->next.value, "%ld", end);
+	out->behind = s->total - at;
 	return 0;
 }
 
@@ -79,6 +105,10 @@ static inline int fake_sink_submit(void *state, const struct tb_native *rec, con
 {
 	struct fake_sink *k = state;
 	k->submits++;
+	if (k->delay_ms > 0) {
+		struct timespec d = {k->delay_ms / 1000, (long)(k->delay_ms % 1000) * 1000000L};
+		nanosleep(&d, NULL);
+	}
 	if (k->down)
 		return tb_error_set(err, TB_EUNAVAIL, "sink: connection refused");
 	if (k->reject)
@@ -125,6 +155,7 @@ static inline int fake_sink_confirm(void *state, const struct tb_txref *ref, str
 	}
 	out->state = TB_CONFIRMED;
 	out->confirmations = 1;
+	k->confirmed_at_ms = fake_wall_ms();
 	return 0;
 }
 

@@ -397,6 +397,161 @@ static void failing_source_does_not_stop_delivery(void **state)
 	assert_int_equal(f->sink.nkeys, 3);
 }
 
+/* A record of key `key` stored directly, with an outbox row for dest (ids follow
+ * insertion order in a fresh store). */
+static void add_row(struct fixture *f, const char *key, int n, const char *dest)
+{
+	struct tb_store *st = tb_relay_store(f->relay);
+	struct tb_store_record rec;
+	struct tb_error err;
+	char body[128];
+	int created = 0;
+	memset(&rec, 0, sizeof rec);
+	snprintf(body, sizeof body, "{\"key\":\"%s\",\"n\":%d}", key, n);
+	snprintf(rec.record_id, sizeof rec.record_id, "sha256:%064d", n);
+	snprintf(rec.key, sizeof rec.key, "%s", key);
+	snprintf(rec.network, sizeof rec.network, "src");
+	snprintf(rec.locator, sizeof rec.locator, "0xrow:%d", n);
+	snprintf(rec.verdict, sizeof rec.verdict, "VALID");
+	rec.body = body;
+	assert_int_equal(st->ops->record_put(st->state, &rec, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(st->ops->outbox_add(st->state, rec.id, dest, body, tb_relay_now_ms(), &err),
+	                 0);
+}
+
+/* Version 2 of a key is not submitted while version 1 waits for its retry; another
+ * key is not held up; then 1 and 2 go, in that order. */
+static void versions_of_a_key_in_order(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_store *st = tb_relay_store(f->relay);
+	struct tb_error err;
+	struct tb_retry_policy slow = {.max_attempts = 5, .base_ms = 60000, .max_ms = 60000};
+	size_t done = 0;
+	add_row(f, "cert-1", 1, "dst");
+	add_row(f, "cert-1", 2, "dst");
+	add_row(f, "cert-2", 3, "dst");
+	int64_t now = tb_relay_now_ms();
+	assert_int_equal(st->ops->outbox_fail(st->state, 1, now, "sink: connection refused", &slow, 0,
+	                                      0, &err), 0);
+	assert_int_equal(tb_relay_deliver(f->relay, now, &done, &err), 0);
+	assert_int_equal(done, 1);
+	assert_int_equal(f->sink.submits, 1);
+	assert_non_null(strstr(f->sink.last_payload, "\"n\":3"));
+	assert_int_equal(tb_relay_deliver(f->relay, now + 120000, &done, &err), 0);
+	assert_int_equal(done, 1);
+	assert_non_null(strstr(f->sink.last_payload, "\"n\":1"));
+	assert_int_equal(tb_relay_deliver(f->relay, now + 120000, &done, &err), 0);
+	assert_int_equal(done, 1);
+	assert_non_null(strstr(f->sink.last_payload, "\"n\":2"));
+	assert_int_equal(f->sink.submits, 3);
+}
+
+/* A row for a network no longer configured becomes a dead letter naming it; the
+ * other rows of the round are delivered. */
+static void row_for_removed_network_is_dead_letter(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_store *st = tb_relay_store(f->relay);
+	struct tb_error err;
+	struct tb_outbox_row rows[4];
+	size_t done = 0, n = 0;
+	add_row(f, "k-gone", 1, "removed-net");
+	add_row(f, "k-ok", 2, "dst");
+	assert_int_equal(tb_relay_deliver(f->relay, tb_relay_now_ms(), &done, &err), 0);
+	assert_int_equal(done, 1);
+	assert_int_equal(f->sink.nkeys, 1);
+	assert_int_equal(st->ops->dead_list(st->state, rows, 4, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].destination, "removed-net");
+	assert_non_null(strstr(rows[0].reason, "\"removed-net\" is no longer configured"));
+	tb_outbox_row_fini(&rows[0]);
+	check_chain(f, 1);
+}
+
+static double metric(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+	assert_non_null(p);
+	return strtod(p + strlen(name), NULL);
+}
+
+/* The latency metric runs from the poll that found the record to the destination's
+ * confirmation, checked against the test's own clock around a destination that
+ * takes 300 ms to answer. */
+static void latency_against_an_outside_clock(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_error err;
+	size_t taken = 0, done = 0;
+	f->src.total = 1;
+	f->src.invalid_every = 0;
+	f->sink.delay_ms = 300;
+	long long t0 = fake_wall_ms();
+	assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), 0);
+	long long t1 = fake_wall_ms();
+	assert_int_equal(taken, 1);
+	assert_int_equal(tb_relay_deliver(f->relay, tb_relay_now_ms(), &done, &err), 0);
+	long long t2 = fake_wall_ms();
+	assert_int_equal(done, 1);
+	struct tb_buf m;
+	tb_buf_init(&m, 0);
+	assert_int_equal(tb_relay_metrics_text(f->relay, &m, &err), 0);
+	double sum = metric((char *)m.data, "tradebridge_delivery_latency_seconds_sum ");
+	tb_buf_fini(&m);
+	double lo = (double)(f->sink.confirmed_at_ms - t1) / 1000.0, hi = (double)(t2 - t0) / 1000.0;
+	assert_true(lo >= 0.299);
+	if (sum < lo - 0.002 || sum > hi + 0.002)
+		fail_msg("latency %.3f s outside what the test's clock saw: [%.3f, %.3f]", sum, lo, hi);
+}
+
+/* An unreachable destination is logged (once per interval, naming network and
+ * cause) and the age of its oldest pending row is shown. */
+static void unavailable_destination_is_logged(void **state)
+{
+	struct fixture *f = *state;
+	struct tb_error err;
+	struct tb_log log;
+	char line[1024];
+	size_t taken = 0, done = 0;
+	FILE *out = tmpfile();
+	assert_non_null(out);
+	tb_log_init(&log, out, "relay", TB_LOG_INFO, TB_LOG_TEXT);
+	tb_relay_set_log(f->relay, &log);
+	f->src.total = 2;
+	f->src.invalid_every = 0;
+	f->sink.down = 1;
+	long long t0 = fake_wall_ms();
+	assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), 0);
+	long long t1 = fake_wall_ms();
+	int64_t now = tb_relay_now_ms();
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(tb_relay_deliver(f->relay, now + 10000 * i, &done, &err), 0);
+	assert_int_equal(f->sink.submits, 4);
+	usleep(50000); /* let the oldest row age */
+	long long t2 = fake_wall_ms();
+	struct tb_buf m;
+	tb_buf_init(&m, 0);
+	assert_int_equal(tb_relay_metrics_text(f->relay, &m, &err), 0);
+	long long t3 = fake_wall_ms();
+	double age = metric((char *)m.data,
+	                    "tradebridge_outbox_oldest_pending_seconds{destination=\"dst\"} ");
+	tb_buf_fini(&m);
+	if (age < (double)(t2 - t1) / 1000.0 - 0.002 || age > (double)(t3 - t0) / 1000.0 + 0.002)
+		fail_msg("oldest pending age %.3f s outside [%.3f, %.3f]", age,
+		         (double)(t2 - t1) / 1000.0, (double)(t3 - t0) / 1000.0);
+	rewind(out);
+	int lines = 0;
+	while (fgets(line, sizeof line, out)) {
+		lines++;
+		assert_non_null(strstr(line, "dst"));
+		assert_non_null(strstr(line, "connection refused"));
+	}
+	fclose(out);
+	assert_int_equal(lines, 1); /* 4 failures within the interval: one line */
+}
+
 static void routes_refer_to_networks(void **state)
 {
 	struct fixture *f = *state;
@@ -432,6 +587,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(backpressure_at_high_water, setup, teardown),
 		cmocka_unit_test_setup_teardown(failing_source_does_not_stop_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(routes_refer_to_networks, setup, teardown),
+		cmocka_unit_test_setup_teardown(versions_of_a_key_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(row_for_removed_network_is_dead_letter, setup, teardown),
+		cmocka_unit_test_setup_teardown(latency_against_an_outside_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(unavailable_destination_is_logged, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

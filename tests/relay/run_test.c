@@ -1,9 +1,10 @@
 /* tradebridge run: refuses a key file others can read before opening anything;
  * with a valid key it serves /healthz and token-guarded /metrics, answers replay
  * on REP, reloads on SIGHUP and exits 0 on SIGTERM within a bounded wait; a
- * route from an adapter that cannot be a source is refused at start-up; the store
- * it creates (and its WAL) is 0600 whatever the umask, and a store others can
- * read is reported at start; a replay
+ * route from an adapter that cannot be a source, or a store it cannot write, is
+ * refused at start-up with exit status 2; SIGHUP with a configuration that does
+ * not open keeps the running one; the store it creates (and its WAL) is 0600
+ * whatever the umask, and a store others can read is reported at start; a replay
  * client that pipelines requests without reading its replies neither keeps an
  * honest client from being served nor holds up SIGTERM. */
 #include <setjmp.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -206,6 +209,78 @@ static void warns_about_readable_store(void **state)
 	assert_true(log_has("chmod 600"));
 }
 
+static int wait_log(const char *text, int seconds)
+{
+	for (int i = 0; i < seconds * 20; i++) {
+		if (log_has(text))
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* A SIGHUP with a configuration that does not open keeps the running one. */
+static void broken_reload_keeps_running(void **state)
+{
+	(void)state;
+	write_file("relay.json", config, 0600);
+	write_file("relay.key", key_hex, 0600);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	int port = 20000 + rand() % 30000;
+	char extra[128];
+	snprintf(extra, sizeof extra, "--admin 127.0.0.1:%d", port);
+	write_file("err.log", "", 0600); /* no line of an earlier run */
+	pid_t pid = start("relay.json", extra);
+	assert_true(wait_log("relay running", 20));
+	write_file("relay.json", "{\"networks\": {\"pe-echo\": {\"adapter\": \"no-such-adapter\"}}}",
+	           0600);
+	kill(pid, SIGHUP);
+	assert_true(wait_log("the running configuration stays", 20));
+	assert_true(log_has("no adapter \"no-such-adapter\""));
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still running */
+	assert_int_equal(http_get(port, "/metrics", TOKEN), 200);
+	assert_int_equal(http_get(port, "/readyz", NULL), 200);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 10), 0);
+}
+
+/* A store file the relay cannot write stops it at start, with the reason. */
+static void unwritable_store_is_a_startup_error(void **state)
+{
+	(void)state;
+	char p[160];
+	write_file("relay.json", config, 0600);
+	write_file("relay.key", key_hex, 0600);
+	snprintf(p, sizeof p, "%s/relay.db", dir);
+	write_file("err.log", "", 0600);
+	pid_t pid = start("relay.json", "");
+	assert_true(wait_log("relay running", 20));
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_int_equal(chmod(p, 0444), 0);
+	int fd = open(p, O_RDONLY);
+	int flags = 0, immutable = 0;
+	if (geteuid() == 0) { /* root writes a 0444 file: make it immutable instead */
+		assert_true(fd >= 0);
+		assert_int_equal(ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
+		flags |= FS_IMMUTABLE_FL;
+		immutable = ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+		if (!immutable)
+			skip(); /* no CAP_LINUX_IMMUTABLE here: nothing a test can make unwritable */
+	}
+	write_file("err.log", "", 0600);
+	int status = wait_exit(start("relay.json", ""), 30);
+	if (immutable) {
+		flags &= ~FS_IMMUTABLE_FL;
+		assert_int_equal(ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
+	}
+	close(fd);
+	assert_int_equal(chmod(p, 0600), 0);
+	assert_int_equal(status, 2);
+	assert_true(log_has("relay.db: store: the file cannot be written"));
+	assert_false(log_has("relay running"));
+}
+
 static void refuses_route_from_non_source(void **state)
 {
 	(void)state;
@@ -345,6 +420,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(refuses_route_from_non_source),
 		cmocka_unit_test(warns_about_readable_store),
 		cmocka_unit_test(stalled_replay_client_is_cut_off),
+		cmocka_unit_test(broken_reload_keeps_running),
+		cmocka_unit_test(unwritable_store_is_a_startup_error),
 	};
 	umask(022); /* what most systems give: new files would be 0644 */
 	return cmocka_run_group_tests(tests, setup, teardown);
