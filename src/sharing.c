@@ -560,8 +560,8 @@ static int filter(const struct tb_sharing *s, const struct tb_partner *p, struct
 		rc = tb_datapath_apply(&p->hash_paths[i], data, hash_value, (void *)s, NULL, err);
 	for (size_t i = 0; rc == 0 && i < p->drop.len; i++)
 		rc = tb_datapath_apply(&p->drop_paths[i], data, drop_value, NULL, NULL, err);
-	tb_datapath_sweep(data); /* only now: every path's [N] meant the record as it came */
-	return rc;
+	int sw = tb_datapath_sweep(data); /* only now: [N] meant the record as it came */
+	return rc ? rc : sw ? tb_error_set(err, sw, "policy: out of memory") : 0;
 }
 
 /* aeo.status: only to an administration with an MRA with the issuer: configured,

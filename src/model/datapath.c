@@ -151,8 +151,10 @@ static int walk_object(struct walk *w, size_t i, struct tb_json *obj)
 		return 0;
 	if (!obj || obj->type != TB_JSON_OBJECT)
 		return 0;
+	size_t sl = strlen(w->p->seg[i]);
 	for (size_t m = 0; m < obj->u.object.len; m++) {
-		if (strcmp(obj->u.object.members[m].key, w->p->seg[i]) != 0)
+		const struct tb_json_member *mb = &obj->u.object.members[m];
+		if (mb->key_len != sl || memcmp(mb->key, w->p->seg[i], sl) != 0)
 			continue;
 		if (i + 1 == w->p->n)
 			return act_last(w, i, obj, m);
@@ -171,30 +173,36 @@ int tb_datapath_apply(const struct tb_datapath *p, struct tb_json *data, tb_data
 	return rc;
 }
 
-void tb_datapath_sweep(struct tb_json *j)
+int tb_datapath_sweep(struct tb_json *j)
 {
 	size_t k = 0;
+	int rc = 0;
 	if (!j)
-		return;
+		return 0;
 	if (j->type == TB_JSON_ARRAY) {
 		for (size_t i = 0; i < j->u.array.len; i++)
 			if (j->u.array.items[i]) {
-				tb_datapath_sweep(j->u.array.items[i]);
+				rc = rc ? rc : tb_datapath_sweep(j->u.array.items[i]);
 				j->u.array.items[k++] = j->u.array.items[i];
 			}
 		j->u.array.len = k;
-	} else if (j->type == TB_JSON_OBJECT) {
-		for (size_t i = 0; i < j->u.object.len; i++) {
-			struct tb_json_member *m = &j->u.object.members[i];
-			if (!m->value) { /* members are found by a linear search: order is all */
-				free(m->key);
-				continue;
-			}
-			tb_datapath_sweep(m->value);
-			j->u.object.members[k++] = *m;
-		}
-		j->u.object.len = k;
+		return rc;
 	}
+	/* objects through their own API, which keeps any key index it holds right */
+	for (size_t i = j->type == TB_JSON_OBJECT ? j->u.object.len : 0; i-- > 0;) {
+		struct tb_json_member *m = &j->u.object.members[i];
+		if (m->value) {
+			rc = rc ? rc : tb_datapath_sweep(m->value);
+			continue;
+		}
+		char *key = strdup(m->key); /* holes only at keys without a NUL (walk_object) */
+		if (!key || tb_json_object_remove(j, key) != 0) {
+			m->value = tb_json_new_null(); /* never leave a hole behind */
+			rc = TB_ENOMEM;
+		}
+		free(key);
+	}
+	return rc;
 }
 
 int tb_datapath_check(const struct tb_datapath *p, const struct tb_dict *d, const char *type,

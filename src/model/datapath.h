@@ -38,8 +38,9 @@ typedef int (*tb_datapath_fn)(void *ctx, const struct tb_json *value, struct tb_
  * after the last path, before anything else reads it. */
 int tb_datapath_apply(const struct tb_datapath *p, struct tb_json *data, tb_datapath_fn fn,
                       void *ctx, size_t *hits, struct tb_error *err);
-/* Close the holes apply left under j. */
-void tb_datapath_sweep(struct tb_json *j);
+/* Close the holes apply left under j (objects through tb_json_object_remove).
+ * 0, or TB_ENOMEM (a hole then becomes null: none is ever left). */
+int tb_datapath_sweep(struct tb_json *j);
 
 /* 1 when p can name a value in a record of type (its root class, dictionary
  * elements, an index only on an element that repeats); else 0 with the reason in
