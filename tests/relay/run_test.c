@@ -197,13 +197,13 @@ static void warns_about_readable_store(void **state)
 	snprintf(extra, sizeof extra, "--admin 127.0.0.1:%d", 20000 + rand() % 30000);
 	pid_t pid = start("relay.json", extra);
 	int running = 0;
-	for (int i = 0; i < 100 && !running; i++) {
+	for (int i = 0; i < 300 && !running; i++) {
 		running = log_has("relay running");
 		if (!running)
 			usleep(100000);
 	}
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_int_equal(wait_exit(pid, 30), 0);
 	assert_true(running);
 	assert_true(log_has("relay.db has mode 0644: group or others can read"));
 	assert_true(log_has("chmod 600"));
