@@ -2,8 +2,9 @@
  * stay unique (object_set replaces an existing member in place, keeping its
  * position), and every node owns its children, so freeing the root frees all.
  * An object of 8 members or more keeps a hash index of its keys (SipHash-1-3
- * with a per-process random key, so chosen names cannot collide on purpose):
- * look-up and insertion stay O(1) however many distinct names a peer sends. */
+ * with a random key, so chosen names cannot collide on purpose; the key is kept in
+ * the object, so a tree built by a module's copy of this code is found by the
+ * binary's): look-up and insertion stay O(1) however many distinct names a peer sends. */
 #include "lib/json.h"
 #include "lib/json_internal.h"
 
@@ -183,12 +184,11 @@ static void sip_init(void)
 		v2 += v1, v1 = ROTL(v1, 17), v1 ^= v2, v2 = ROTL(v2, 32);                          \
 	} while (0)
 
-/* SipHash-1-3 of s under the process key. */
-static uint64_t key_hash(const char *s, size_t len)
+/* SipHash-1-3 of s under k (the object's index key). */
+static uint64_t key_hash(const uint64_t k[2], const char *s, size_t len)
 {
-	pthread_once(&sip_once, sip_init);
-	uint64_t v0 = sip_key[0] ^ 0x736f6d6570736575ull, v1 = sip_key[1] ^ 0x646f72616e646f6dull;
-	uint64_t v2 = sip_key[0] ^ 0x6c7967656e657261ull, v3 = sip_key[1] ^ 0x7465646279746573ull;
+	uint64_t v0 = k[0] ^ 0x736f6d6570736575ull, v1 = k[1] ^ 0x646f72616e646f6dull;
+	uint64_t v2 = k[0] ^ 0x6c7967656e657261ull, v3 = k[1] ^ 0x7465646279746573ull;
 	const unsigned char *p = (const unsigned char *)s;
 	size_t full = len & ~(size_t)7;
 	for (size_t i = 0; i < full; i += 8) {
@@ -211,9 +211,10 @@ static uint64_t key_hash(const char *s, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static void index_put(size_t *index, size_t cap, const struct tb_json_member *m, size_t pos)
+static void index_put(const uint64_t k[2], size_t *index, size_t cap,
+                      const struct tb_json_member *m, size_t pos)
 {
-	size_t i = (size_t)key_hash(m->key, m->key_len) & (cap - 1);
+	size_t i = (size_t)key_hash(k, m->key, m->key_len) & (cap - 1);
 	while (index[i] != 0)
 		i = (i + 1) & (cap - 1);
 	index[i] = pos + 1;
@@ -228,8 +229,12 @@ static int index_build(struct tb_json *obj, size_t want)
 	size_t *index = calloc(cap, sizeof *index);
 	if (index == NULL)
 		return TB_ENOMEM;
+	if (obj->u.object.index == NULL) { /* a new index takes this process's key */
+		pthread_once(&sip_once, sip_init);
+		memcpy(obj->u.object.index_key, sip_key, sizeof sip_key);
+	}
 	for (size_t i = 0; i < obj->u.object.len; i++)
-		index_put(index, cap, &obj->u.object.members[i], i);
+		index_put(obj->u.object.index_key, index, cap, &obj->u.object.members[i], i);
 	free(obj->u.object.index);
 	obj->u.object.index = index;
 	obj->u.object.index_cap = cap;
@@ -244,8 +249,8 @@ static int index_add(struct tb_json *obj)
 		return 0;
 	if (obj->u.object.index == NULL || 2 * len > obj->u.object.index_cap)
 		return index_build(obj, 2 * len);
-	index_put(obj->u.object.index, obj->u.object.index_cap, &obj->u.object.members[len - 1],
-	          len - 1);
+	index_put(obj->u.object.index_key, obj->u.object.index, obj->u.object.index_cap,
+	          &obj->u.object.members[len - 1], len - 1);
 	return 0;
 }
 
@@ -253,7 +258,8 @@ static struct tb_json_member *index_find(const struct tb_json *obj, const char *
                                          size_t key_len)
 {
 	size_t cap = obj->u.object.index_cap;
-	for (size_t i = (size_t)key_hash(key, key_len) & (cap - 1); obj->u.object.index[i] != 0;
+	for (size_t i = (size_t)key_hash(obj->u.object.index_key, key, key_len) & (cap - 1);
+	     obj->u.object.index[i] != 0;
 	     i = (i + 1) & (cap - 1)) {
 		struct tb_json_member *m = &obj->u.object.members[obj->u.object.index[i] - 1];
 		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)

@@ -51,6 +51,9 @@ struct tb_json {
 			size_t len, cap;
 			size_t *index; /* hash of keys to position + 1 (0 empty), from 8 members */
 			size_t index_cap;
+			uint64_t index_key[2]; /* the hash key the index was built with: a tree
+			                          built by another copy of this code (a module's)
+			                          is still found by this one */
 		} object;
 	} u;
 };
