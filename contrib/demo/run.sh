@@ -96,9 +96,9 @@ cat >"$work/relay.json" <<JSON
     "pe-cadena": {"adapter": "cadena", "rpc": "$A", "registry": "$regA", "country": "PE",
                   "confirmations": 0, "timeout": "2s"},
     "cl-cadena": {"adapter": "cadena", "rpc": "$B", "registry": "$regB", "country": "CL",
-                  "confirmations": 0, "timeout": "2s", "state_dir": "$work/cl-state"},
+                  "confirmations": 0, "timeout": "2s"},
     "kr-cadena": {"adapter": "cadena", "rpc": "$B", "registry": "$regK", "country": "KR",
-                  "confirmations": 0, "timeout": "2s", "state_dir": "$work/kr-state"}
+                  "confirmations": 0, "timeout": "2s"}
   },
   "routes": [
     {"from": "pe-cadena", "to": "cl-cadena", "types": ["cadena.aeo.status"],
@@ -114,7 +114,6 @@ cat >"$work/relay.json" <<JSON
   "mras": {"PE": ["CL", "CO", "MX"]}
 }
 JSON
-mkdir -p "$work/cl-state" "$work/kr-state"
 export TRADEBRIDGE_ADAPTER_PATH=$build/adapters/cadena/.libs
 export TRADEBRIDGE_CL_CADENA_KEY=$(chain "$B" key 2) TRADEBRIDGE_KR_CADENA_KEY=$(chain "$B" key 3)
 export TRADEBRIDGE_ADMIN_TOKEN=demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
