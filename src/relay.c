@@ -27,7 +27,6 @@ struct fault {
 	uint64_t count, unlogged;
 };
 
-#define UNAVAIL_LOG_MS 10000 /* at most one "unavailable" line per network this often */
 #define HOST_MAX_STAGED 64
 #define HOST_MAX_KEY 128
 #define HOST_MAX_VALUE (1 << 20)
@@ -40,10 +39,8 @@ struct net {
 	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed, superseded,
 		ingest_errors;
 	int64_t lag;               /* units ready at the source past the cursor; -1 = unknown */
-	struct fault ingest_fault, deliver_fault;
+	struct fault ingest_fault, deliver_fault, confirm_fault;
 	struct tb_cursor reorg_at; /* the dropped cursor a re-org was handled for */
-	int64_t unavail_logged_ms; /* when the last "unavailable" line was written */
-	uint64_t unavail_quiet;    /* failures not logged since */
 };
 
 struct staged {
@@ -744,23 +741,6 @@ static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, con
 	return 0;
 }
 
-/* A destination that cannot be reached is logged, at most once per UNAVAIL_LOG_MS
- * per network, with how many failures went unlogged since. */
-static void log_unavailable(struct tb_relay *r, struct net *n, const char *what, const char *why)
-{
-	int64_t now = tb_relay_now_ms();
-	if (n->unavail_logged_ms && now - n->unavail_logged_ms < UNAVAIL_LOG_MS) {
-		n->unavail_quiet++;
-		return;
-	}
-	tb_log_emit(r->log, TB_LOG_WARN, "destination unavailable; rows stay pending and are retried",
-	            TB_LOG_FIELDS(TB_LF_STR("network", n->name), TB_LF_STR("during", what),
-	                          TB_LF_STR("cause", why),
-	                          TB_LF_INT("unlogged_since_last", (long long)n->unavail_quiet)));
-	n->unavail_logged_ms = now;
-	n->unavail_quiet = 0;
-}
-
 static void set_failed(struct outcome *o, int rc, const char *why)
 {
 	o->kind = OUT_FAILED;
@@ -793,8 +773,11 @@ static int submit_confirm(struct tb_relay *r, const struct tb_outbox_row *row, s
 			return rc;
 	}
 	rc = d->ops->confirm(d->state, ref, st, aerr);
+	if (rc == 0)
+		fault_clear(r, &d->confirm_fault, "confirmations resumed", d->name);
 	if (rc == TB_EUNAVAIL) {
-		log_unavailable(r, d, "confirm", aerr->msg);
+		fault_note(r, &d->confirm_fault, TB_LOG_WARN,
+		           "destination unavailable; rows stay pending and are retried", d->name, aerr);
 		/* sent: ask again later rather than submit a second time */
 		memset(st, 0, sizeof *st);
 		st->state = TB_PENDING;
