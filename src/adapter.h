@@ -1,8 +1,8 @@
-/* THE contract between the relay and every adapter. An adapter is a loadable
- * module that exports exactly one symbol, `tradebridge_adapter`, a const struct
- * tb_adapter_ops. The relay never reaches into an adapter; an adapter includes only
- * this header and src/lib, src/crypto headers. Adapters decode their wire format
- * into a native JSON tree and back: mapping to canonical form is data, not C.
+/* THE contract between the relay and every adapter (contract v2). An adapter is a
+ * loadable module that exports exactly one symbol, `tradebridge_adapter`, a const
+ * struct tb_adapter_ops, and links libtradebridge (src/lib, src/crypto, src/evm).
+ * The relay never reaches into an adapter. Adapters decode their wire format into a
+ * native JSON tree and back: mapping to and from canonical form is data, not C.
  * Bump TB_ADAPTER_ABI on any change that breaks a built module. */
 #ifndef TB_ADAPTER_H
 #define TB_ADAPTER_H
@@ -14,8 +14,9 @@
 #include "lib/options.h"
 #include "lib/error.h"
 #include "lib/json.h"
+#include "lib/log.h"
 
-#define TB_ADAPTER_ABI 2
+#define TB_ADAPTER_ABI 3
 #define TB_ADAPTER_SYMBOL "tradebridge_adapter"
 
 struct tb_txref;
@@ -49,6 +50,8 @@ struct tb_network {
 	const char *adapter; /* the adapter's name */
 	const void *conf;    /* the adapter's options struct, filled from its options table */
 	const struct tb_host *host; /* NULL outside `tradebridge run` (check-config, verify) */
+	const struct tb_log *log;   /* always set: lines carry the network's name; adapters
+	                             * log only through it (tb_log_emit), never to stdio */
 };
 
 /* Where ingest resumes: opaque text the adapter writes and reads back (a block
@@ -90,17 +93,38 @@ struct tb_txref {
 	char ref[256]; /* the destination's reference: a tx hash, an EDI control number */
 };
 
+/* What submit is given: one record routed to this network, saying what it is. */
+enum tb_form {
+	TB_FORM_CANONICAL, /* a tradebridge/1 record: schema, type, key, version, source, data */
+	TB_FORM_NATIVE,    /* the adapter's own document, made by the route's reverse mapping */
+};
+
+struct tb_outgoing {
+	const char *record_id;       /* "sha256:<hex>" of the record as the relay keeps it */
+	const char *record_type;     /* canonical type ("aeo.status", "wco.declaration") */
+	enum tb_form form;
+	const struct tb_json *doc;   /* borrowed for the call */
+	const char *idempotency_key; /* the same on every attempt of this delivery */
+};
+
 enum tb_delivery {
 	TB_PENDING,
 	TB_CONFIRMED,
-	TB_FAILED,
+	TB_FAILED,     /* may clear: retried with backoff up to the retry policy */
 	TB_SUPERSEDED, /* the destination holds a later version (reason names it): not sent */
+	TB_REJECTED,   /* final: the destination refused it (reason says why); never retried */
 };
 
 struct tb_status {
 	enum tb_delivery state;
 	unsigned confirmations;
 	char reason[256];
+	/* The destination's answer (a CUSRES, a CONTRL, a validation result), optional
+	 * with any state: kept as a record of its own from this network, of doctype
+	 * reply_type, linked to the record it answers and routed like any other. The
+	 * relay takes ownership. */
+	struct tb_json *reply;
+	char reply_type[64];
 };
 
 struct tb_adapter_ops {
@@ -115,13 +139,23 @@ struct tb_adapter_ops {
 	 * still accepts. */
 	int (*poll)(void *state, const struct tb_cursor *from, struct tb_batch *out,
 	            struct tb_error *err);
+	/* Optional: the batch polled up to `done` and that cursor are durable in the
+	 * store (a mailbox acknowledges its messages here). A crash before ack re-offers
+	 * the batch; the relay stores it once. */
+	void (*ack)(void *state, const struct tb_cursor *done);
 	int (*verify)(void *state, const struct tb_native *rec, struct tb_proof *out,
 	              struct tb_error *err);
-	int (*submit)(void *state, const struct tb_native *rec, const char *idempotency_key,
-	              struct tb_txref *out, struct tb_error *err);
+	/* st arrives TB_PENDING: leave it to have confirm asked about ref later, or answer
+	 * at once (CONFIRMED, REJECTED with reason and maybe reply). A TB_E* return is a
+	 * fault: TB_EINVAL is final, others are retried. */
+	int (*submit)(void *state, const struct tb_outgoing *rec, struct tb_txref *ref,
+	              struct tb_status *st, struct tb_error *err);
 	int (*confirm)(void *state, const struct tb_txref *ref, struct tb_status *out,
 	               struct tb_error *err);
 	void (*close)(void *state);
+	/* Optional, without a network: 1 if this adapter can check doc (as `tradebridge
+	 * verify FILE` is given it), its doctype written to doctype; 0 if not. */
+	int (*recognise)(const struct tb_json *doc, char *doctype, size_t size);
 };
 
 /* Helpers an adapter may call (they live in the tradebridge binary). */

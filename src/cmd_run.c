@@ -46,6 +46,7 @@ struct run_opts {
 
 struct opened {
 	struct tb_network net;
+	struct tb_log log; /* the relay's, its lines named after the network */
 	char name[64];
 	const struct tb_adapter_ops *ops;
 	void *conf;
@@ -118,8 +119,9 @@ static int open_network(struct session *s, const char *file, const struct tb_jso
 	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = prefix};
 	int rc = tb_options_load(mod->ops->options ? mod->ops->options : none, m->value, &src, ignore,
 	                         o->conf, err);
+	tb_log_child(&o->log, &s->log, o->name);
 	o->net = (struct tb_network){.name = o->name, .adapter = mod->ops->name, .conf = o->conf,
-	                             .host = host};
+	                             .host = host, .log = &o->log};
 	rc = rc ? rc : (o->ops->open ? o->ops->open(&o->net, &o->state, err) : 0);
 	if (rc)
 		tb_error_prefix(err, "network %s", o->name);

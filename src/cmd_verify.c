@@ -126,7 +126,9 @@ static int verify_with_module(const char *name, const struct tb_json *opts,
 		free(conf);
 		goto out;
 	}
-	struct tb_network net = {.name = "verify", .adapter = name, .conf = conf};
+	struct tb_log log;
+	tb_log_init(&log, stderr, "verify", TB_LOG_WARN, TB_LOG_TEXT);
+	struct tb_network net = {.name = "verify", .adapter = name, .conf = conf, .log = &log};
 	struct tb_proof proof = {.verdict = TB_UNKNOWN};
 	int rc = ops->verify && ops->open ? ops->open(&net, &state, &e) : TB_ENOTSUP;
 	if (rc == TB_ENOTSUP && !e.msg[0])

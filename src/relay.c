@@ -755,22 +755,35 @@ static int submit_confirm(struct tb_relay *r, const struct tb_outbox_row *row, s
                           struct tb_txref *ref, struct tb_status *st, struct tb_error *aerr)
 {
 	struct net *d = o->dst;
-	struct tb_native nat;
-	memset(&nat, 0, sizeof nat);
-	snprintf(nat.locator, sizeof nat.locator, "%s", row->idem_key);
 	int rc = 0;
 	if (row->txref[0]) {
 		snprintf(ref->ref, sizeof ref->ref, "%s", row->txref); /* in flight: only confirm */
 	} else {
-		r->cur_row = row->id;
-		r->cur_dest = d->name;
-		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &nat.doc, aerr);
-		rc = rc ? rc : d->ops->submit(d->state, &nat, row->idem_key, ref, aerr);
-		r->cur_row = 0;
-		r->cur_dest = NULL;
-		tb_json_free(nat.doc);
+		struct tb_json *doc = NULL;
+		struct tb_store_record rec;
+		memset(&rec, 0, sizeof rec);
+		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &doc, aerr);
+		rc = rc ? rc : sto(r, r->store.ops->record_get(r->store.state, row->record, &rec, aerr));
+		if (rc == 0) {
+			const char *type = tb_json_string(tb_json_get(doc, "type"));
+			struct tb_outgoing out = {.record_id = rec.record_id,
+			                          .record_type = type ? type : "",
+			                          .form = TB_FORM_CANONICAL,
+			                          .doc = doc,
+			                          .idempotency_key = row->idem_key};
+			r->cur_row = row->id;
+			r->cur_dest = d->name;
+			st->state = TB_PENDING;
+			rc = d->ops->submit(d->state, &out, ref, st, aerr);
+			r->cur_row = 0;
+			r->cur_dest = NULL;
+			tb_store_record_fini(&rec);
+		}
+		tb_json_free(doc);
 		if (rc) /* a failed submit is logged with the round's faults (publish_round) */
 			return rc;
+		if (st->state != TB_PENDING) /* the destination answered at once */
+			return 0;
 	}
 	rc = d->ops->confirm(d->state, ref, st, aerr);
 	if (rc == 0)
@@ -815,6 +828,9 @@ static void attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct 
 		snprintf(o->txref, sizeof o->txref, "%s", ref.ref);
 	} else if (st.state == TB_FAILED) {
 		set_failed(o, 0, st.reason[0] ? st.reason : "failed at the destination");
+	} else if (st.state == TB_REJECTED) {
+		set_failed(o, 0, st.reason[0] ? st.reason : "rejected by the destination");
+		o->permanent = 1;
 	} else {
 		int sup = st.state == TB_SUPERSEDED;
 		o->kind = sup ? OUT_SUPERSEDED : OUT_CONFIRMED;
@@ -822,6 +838,7 @@ static void attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct 
 		if (rc)
 			set_failed(o, 0, aerr.msg);
 	}
+	tb_json_free(st.reply);
 }
 
 static int has_receipt(const struct outcome *o)

@@ -373,14 +373,15 @@ static struct tb_json *from_canonical(const struct cadena *cd, const struct tb_j
 	return o;
 }
 
-static int cadena_submit(void *state, const struct tb_native *rec, const char *key,
-                         struct tb_txref *out, struct tb_error *err)
+static int cadena_submit(void *state, const struct tb_outgoing *rec, struct tb_txref *out,
+                         struct tb_status *st, struct tb_error *err)
 {
 	struct cadena *cd = state;
 	const struct tb_json *d = rec->doc;
 	struct tb_json *made = NULL;
-	const char *type = tb_json_string(tb_json_get(d, "type"));
-	if (type != NULL && tb_json_get(d, "schema") != NULL) { /* a canonical record */
+	const char *type = rec->record_type ? rec->record_type : "";
+	(void)st; /* confirmed later, by receipt */
+	if (rec->form == TB_FORM_CANONICAL) {
 		if (strcmp(type, "aeo.status") != 0)
 			return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes aeo.status "
 			                    "records, not %s", cd->ev.network, type);
@@ -390,7 +391,7 @@ static int cadena_submit(void *state, const struct tb_native *rec, const char *k
 			return TB_EINVAL;
 		d = made;
 	}
-	int rc = mirror(cd, d, key, out, err);
+	int rc = mirror(cd, d, rec->idempotency_key, out, err);
 	tb_json_free(made);
 	return rc;
 }

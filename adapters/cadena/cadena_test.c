@@ -258,6 +258,13 @@ static int teardown(void **state)
 
 /* ---- the adapter ---- */
 
+/* A native document as the route's reverse mapping would hand it to submit. */
+static struct tb_outgoing native_write(const struct tb_json *doc, const char *key)
+{
+	return (struct tb_outgoing){.record_id = "sha256:test", .record_type = "aeo.status",
+	                            .form = TB_FORM_NATIVE, .doc = doc, .idempotency_key = key};
+}
+
 struct net {
 	const struct tb_adapter_ops *ops;
 	void *conf, *state;
@@ -410,10 +417,10 @@ static void two_chains(void **state)
 	if (open_net(w, &b, j, &e) != 0)
 		fail_msg("open B: %s", e.msg);
 	for (size_t i = 0; i < 3; i++) {
-		struct tb_native rec = {.doc = got.items[i].doc};
+		struct tb_outgoing rec = native_write(got.items[i].doc, "k");
 		struct tb_txref ref;
-		struct tb_status st;
-		if (b.ops->submit(b.state, &rec, "k", &ref, &e) != 0)
+		struct tb_status st = {0};
+		if (b.ops->submit(b.state, &rec, &ref, &st, &e) != 0)
 			fail_msg("submit %zu: %s", i, e.msg);
 		assert_int_equal(strncmp(ref.ref, "0x", 2), 0);
 		assert_int_equal(b.ops->confirm(b.state, &ref, &st, &e), 0);
@@ -446,10 +453,10 @@ static void two_chains(void **state)
 	uint64_t before, after;
 	assert_int_equal(tb_ganache_block_number(&w->b, &before, &e), 0);
 	for (size_t i = 0; i < 3; i++) {
-		struct tb_native rec = {.doc = got.items[i].doc};
+		struct tb_outgoing rec = native_write(got.items[i].doc, "k");
 		struct tb_txref ref;
-		struct tb_status st;
-		assert_int_equal(b.ops->submit(b.state, &rec, "k", &ref, &e), 0);
+		struct tb_status st = {0};
+		assert_int_equal(b.ops->submit(b.state, &rec, &ref, &st, &e), 0);
 		assert_int_equal(b.ops->confirm(b.state, &ref, &st, &e), 0);
 		if (i == 2) {
 			assert_int_equal(strncmp(ref.ref, "present:", 8), 0);
@@ -656,14 +663,15 @@ static void journal_exactly_once(void **state)
 	struct relay_b rb = {0};
 	relay_open(w, &rb, w->eth, 1);
 	struct net *n = &rb.b;
-	struct tb_native rec = {.doc = NULL};
+	struct tb_json *doc = NULL;
 	const char *call = "{\"to\":\"0x00000000000000000000000000000000000a3e01\",\"data\":\"0x\"}";
-	assert_int_equal(tb_json_parse(call, strlen(call), NULL, &rec.doc, &e), 0);
+	assert_int_equal(tb_json_parse(call, strlen(call), NULL, &doc, &e), 0);
+	struct tb_outgoing rec = native_write(doc, "route-1/record-1");
 	struct tb_txref r1, r2, r3;
 	uint64_t b0, b1;
-	if (n->ops->submit(n->state, &rec, "route-1/record-1", &r1, &e) != 0)
-		fail_msg("submit: %s", e.msg);
 	struct tb_status st = {0};
+	if (n->ops->submit(n->state, &rec, &r1, &st, &e) != 0)
+		fail_msg("submit: %s", e.msg);
 	for (int i = 0; i < 100 && st.state != TB_CONFIRMED; i++) { /* mined: bounded wait */
 		assert_int_equal(n->ops->confirm(n->state, &r1, &st, &e), 0);
 		if (st.state != TB_CONFIRMED)
@@ -675,7 +683,8 @@ static void journal_exactly_once(void **state)
 	 * same key, same bytes, nothing new on chain */
 	relay_close(&rb);
 	relay_open(w, &rb, w->eth, 1);
-	if (n->ops->submit(n->state, &rec, "route-1/record-1", &r2, &e) != 0)
+	memset(&st, 0, sizeof st);
+	if (n->ops->submit(n->state, &rec, &r2, &st, &e) != 0)
 		fail_msg("resubmit: %s", e.msg);
 	assert_string_equal(r1.ref, r2.ref);
 	/* nothing was sent again (ganache 7.9.2 would even re-execute mined bytes) */
@@ -683,7 +692,9 @@ static void journal_exactly_once(void **state)
 	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
 	assert_int_equal(b1, b0);
 	/* another key: another transaction, the next nonce */
-	assert_int_equal(n->ops->submit(n->state, &rec, "route-1/record-2", &r3, &e), 0);
+	rec.idempotency_key = "route-1/record-2";
+	memset(&st, 0, sizeof st);
+	assert_int_equal(n->ops->submit(n->state, &rec, &r3, &st, &e), 0);
 	assert_string_not_equal(r1.ref, r3.ref);
 	char p[128];
 	snprintf(p, sizeof(p), "[\"%.66s\"]", r1.ref);
@@ -696,7 +707,7 @@ static void journal_exactly_once(void **state)
 	assert_int_equal(n3, n1 + 1);
 	tb_json_free(t1);
 	tb_json_free(t3);
-	tb_json_free(rec.doc);
+	tb_json_free(doc);
 	relay_close(&rb);
 	tb_tmpdir_remove(rb.dir);
 }
@@ -1075,11 +1086,12 @@ struct sink {
 	long submits;
 };
 
-static int sink_submit(void *state, const struct tb_native *rec, const char *idem,
-                       struct tb_txref *out, struct tb_error *err)
+static int sink_submit(void *state, const struct tb_outgoing *rec, struct tb_txref *out,
+                       struct tb_status *st, struct tb_error *err)
 {
 	struct sink *k = state;
-	(void)rec, (void)err;
+	const char *idem = rec->idempotency_key;
+	(void)err, (void)st;
 	k->submits++;
 	snprintf(out->ref, sizeof(out->ref), "sink:%s", idem);
 	return 0;

@@ -49,18 +49,23 @@ static int eth_verify(void *state, const struct tb_native *rec, struct tb_proof 
 }
 
 /* rec->doc: {"to": "0x<20 bytes>", "data": "0x..."} */
-static int eth_submit(void *state, const struct tb_native *rec, const char *key,
-                      struct tb_txref *out, struct tb_error *err)
+static int eth_submit(void *state, const struct tb_outgoing *rec, struct tb_txref *out,
+                      struct tb_status *st, struct tb_error *err)
 {
 	struct evm *ev = state;
 	uint8_t to[20], *data = NULL;
 	size_t n = 0;
+	(void)st; /* confirmed later, by receipt */
+	if (rec->form != TB_FORM_NATIVE)
+		return tb_error_set(err, TB_EINVAL, "%s: the ethereum adapter writes native "
+		                    "{\"to\", \"data\"} documents, not canonical %s records: give "
+		                    "the route a reverse mapping", ev->network, rec->record_type);
 	const char *d = tb_json_string(tb_json_get(rec->doc, "data"));
 	if (evm_hex_fixed(tb_json_string(tb_json_get(rec->doc, "to")), to, 20) < 0 || d == NULL ||
 	    tb_hex_decode_alloc(d, strlen(d), &data, &n, err) < 0)
 		return tb_error_set(err, TB_EINVAL, "%s: a write is {\"to\": address, \"data\": hex}",
 		                    ev->network);
-	int rc = evm_send(ev, to, data, n, key, out, err);
+	int rc = evm_send(ev, to, data, n, rec->idempotency_key, out, err);
 	free(data);
 	return rc;
 }

@@ -42,7 +42,7 @@ enum tb_verdict tt_run(struct tb_json *doc, const char *opts, struct tb_proof *p
 	memset(proof, 0, sizeof *proof);
 	if (tb_json_parse(opts, strlen(opts), NULL, &o, &err) ||
 	    tb_options_load(ops->options, o, &src, NULL, &conf, &err) ||
-	    ops->open(&(struct tb_network){"t", "tradetrust", &conf, NULL}, &state, &err))
+	    ops->open(&(struct tb_network){.name = "t", .adapter = "tradetrust", .conf = &conf}, &state, &err))
 		fail_msg("options %s: %s", opts, err.msg);
 	struct tb_native n = {.doc = doc};
 	if (ops->verify(state, &n, proof, &err) != 0)

@@ -73,11 +73,12 @@ struct sink {
 	long n, cap;
 };
 
-static int sink_submit(void *state, const struct tb_native *rec, const char *idem,
-                       struct tb_txref *out, struct tb_error *err)
+static int sink_submit(void *state, const struct tb_outgoing *rec, struct tb_txref *out,
+                       struct tb_status *st, struct tb_error *err)
 {
 	struct sink *k = state;
-	(void)err;
+	const char *idem = rec->idempotency_key;
+	(void)err, (void)st;
 	if (k->lat && k->n < k->cap) {
 		long i = (long)tb_json_get(tb_json_get(rec->doc, "data"), "n")->u.number.value;
 		k->lat[k->n++] = now_s() - (k->src->start + (double)i / k->src->rate);

@@ -100,10 +100,13 @@ static inline int fake_source_verify(void *state, const struct tb_native *rec, s
 	return 0;
 }
 
-static inline int fake_sink_submit(void *state, const struct tb_native *rec, const char *idem,
-                                   struct tb_txref *out, struct tb_error *err)
+static inline int fake_sink_submit(void *state, const struct tb_outgoing *rec,
+                                   struct tb_txref *out, struct tb_status *status,
+                                   struct tb_error *err)
 {
 	struct fake_sink *k = state;
+	const char *idem = rec->idempotency_key;
+	(void)status;
 	k->submits++;
 	if (k->delay_ms > 0) {
 		struct timespec d = {k->delay_ms / 1000, (long)(k->delay_ms % 1000) * 1000000L};

@@ -85,7 +85,7 @@ static void call_through_ops(void **state)
 	struct echo_conf conf;
 	struct tb_opt_source src = {"t.json", "networks.e", NULL};
 	assert_int_equal(tb_options_load(ops->options, obj, &src, NULL, &conf, &err), 0);
-	struct tb_network net = {"e", "testecho", &conf, NULL};
+	struct tb_network net = {.name = "e", .adapter = "testecho", .conf = &conf};
 	void *st = NULL;
 	assert_int_equal(ops->open(&net, &st, &err), 0);
 	struct tb_batch batch = {0};
