@@ -17,9 +17,9 @@
 #include <time.h>
 
 #include "adapter.h"
-#include "crypto/abi.h"
+#include "evm/abi.h"
 #include "crypto/hash.h"
-#include "evm.h"
+#include "evm/evm.h"
 #include "lib/hex.h"
 
 #define CADENA_EVENT \

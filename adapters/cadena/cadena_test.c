@@ -30,7 +30,7 @@
 #include <sqlite3.h>
 
 #include "adapter.h"
-#include "crypto/abi.h"
+#include "evm/abi.h"
 #include "crypto/hash.h"
 #include "crypto/secp256k1.h"
 #include "ganache.h"

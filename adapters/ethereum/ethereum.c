@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "adapter.h"
-#include "evm.h"
+#include "evm/evm.h"
 #include "lib/hex.h"
 
 struct eth_conf {

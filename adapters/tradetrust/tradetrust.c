@@ -1,7 +1,7 @@
 /* tradetrust: verifies OpenAttestation v2 and v3 documents as oa-verify / tt-verify do,
  * fragment by fragment (integrity, status on chain or by DID signature, issuer
  * identity by DNS), and sums them up as VALID / INVALID / UNKNOWN. Integrity is the
- * pure code in src/crypto/oa.c. Like every adapter, the only global symbol is
+ * pure code in oa.c beside it. Like every adapter, the only global symbol is
  * `tradebridge_adapter`; an RPC or DNS failure is UNKNOWN, never INVALID. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,10 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/oa.h"
+#include "oa.h"
 #include "crypto/secp256k1.h"
 #include "lib/hex.h"
-#include "tt.h"
+#include "tt_chain.h"
+#include "tt_ctx.h"
+#include "tt_identity.h"
+#include "tt_poll.h"
 
 #define OA_V2_SCHEMA "https://schema.openattestation.com/2.0/schema.json"
 #define OA_V3_SCHEMA "https://schema.openattestation.com/3.0/schema.json"
@@ -38,39 +41,6 @@ static const struct tb_option tt_options[] = {
 	 "poll: blocks asked for in one eth_getLogs", 1, 100000},
 	TB_OPT_END,
 };
-
-struct tt_fragment *tt_frag(struct tt_ctx *c, const char *name, const char *type,
-                            enum tt_status st, const char *fmt, ...)
-{
-	size_t i = c->nfrags < TT_MAX_FRAGMENTS ? c->nfrags++ : TT_MAX_FRAGMENTS - 1;
-	struct tt_fragment *f = &c->frags[i];
-	tb_json_free(f->data);
-	f->name = name;
-	f->type = type;
-	f->status = st;
-	f->data = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(f->reason, sizeof f->reason, fmt, ap);
-	va_end(ap);
-	return f;
-}
-
-const char *tt_issuer_field(const struct tb_json *issuer, const char *a, const char *b)
-{
-	const struct tb_json *v = tb_json_get(issuer, a);
-	if (b)
-		v = tb_json_get(v, b);
-	return tb_oa_unsalt(tb_json_string(v));
-}
-
-int tt_address(const char *s, uint8_t out[20])
-{
-	size_t n;
-	if (!s || strlen(s) != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-		return -1;
-	return tb_hex_decode(s, 42, out, 20, &n, NULL) == 0 && n == 20 ? 0 : -1;
-}
 
 static int tt_open(const struct tb_network *net, void **state, struct tb_error *err)
 {

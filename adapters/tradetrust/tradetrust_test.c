@@ -17,7 +17,7 @@
 #include "dnsmasq_peer.h"
 #include "lib/buf.h"
 #include "lib/json.h"
-#include "tt.h"
+#include "tt_ctx.h"
 #include "tt_test.h"
 #include "vectors.h"
 

@@ -10,12 +10,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/abi.h"
-#include "crypto/oa.h"
+#include "evm/abi.h"
+#include "oa.h"
 #include "crypto/secp256k1.h"
 #include "lib/buf.h"
 #include "lib/hex.h"
-#include "tt.h"
+#include "tt_chain.h"
+#include "tt_ctx.h"
 
 #define BATCHABLE_IFACE 0xdcfd0745u
 #define MAX_STORES TT_MAX_ISSUERS

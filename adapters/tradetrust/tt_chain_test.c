@@ -19,7 +19,7 @@
 #include "dnsmasq_peer.h"
 #include "ganache.h"
 #include "lib/buf.h"
-#include "tt.h"
+#include "tt_ctx.h"
 #include "tt_test.h"
 
 extern const struct tb_adapter_ops tradebridge_adapter;

@@ -9,7 +9,9 @@
 #include <strings.h>
 
 #include "lib/dnstxt.h"
-#include "tt.h"
+#include "tt_chain.h"
+#include "tt_ctx.h"
+#include "tt_identity.h"
 
 #define MAX_PAIRS 8
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/oa.h"
+#include "oa.h"
 #include "lib/buf.h"
 #include "model/dict.h"
 #include "model/mapping.h"

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/abi.h"
+#include "evm/abi.h"
 #include "crypto/secp256k1.h"
 #include "lib/hex.h"
-#include "tt.h"
+#include "tt_ctx.h"
+#include "tt_poll.h"
 
 #define TT_MAX_LOGS 10000
 

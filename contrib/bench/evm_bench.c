@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/ethproof.h"
-#include "crypto/ethtx.h"
+#include "evm/ethproof.h"
+#include "evm/ethtx.h"
 #include "lib/buf.h"
 #include "lib/hex.h"
 #include "lib/json.h"

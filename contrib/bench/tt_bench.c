@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/oa.h"
+#include "oa.h"
 #include "lib/json.h"
 
 #define MAX_DOCS 100000

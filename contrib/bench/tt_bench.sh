@@ -11,9 +11,10 @@ secs=${3:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 TB_SRCDIR=$src node "$src/adapters/tradetrust/oa_corpus.js" "$docs" > "$tmp/corpus.ndjson"
-${CC:-cc} -O2 -std=gnu11 -I"$src/src" -I"$build" "$src/contrib/bench/tt_bench.c" \
-	"$build/.libs/libtbcore.a" $(pkg-config --libs yajl libcrypto libsecp256k1 libcurl) \
-	-o "$tmp/tt_bench"
+# OpenAttestation lives beside its adapter; the rest comes from libtradebridge.
+${CC:-cc} -O2 -std=gnu11 -I"$src/src" -I"$src/adapters/tradetrust" -I"$build" \
+	"$src/contrib/bench/tt_bench.c" "$src/adapters/tradetrust/oa.c" \
+	-L"$build/.libs" -Wl,-rpath,"$build/.libs" -ltradebridge -o "$tmp/tt_bench"
 c=$("$tmp/tt_bench" "$tmp/corpus.ndjson" "$secs")
 j=$(TB_SRCDIR=$src node "$src/contrib/bench/tt_bench.js" "$tmp/corpus.ndjson" "$secs")
 echo "corpus: $docs documents from adapters/tradetrust/oa_corpus.js"

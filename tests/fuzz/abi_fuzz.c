@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/abi.h"
+#include "evm/abi.h"
 
 static const char *const sigs[] = {
 	"f(bytes32,address,address,uint8,uint64,bytes32,uint64)",

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "adapter.h"
-#include "crypto/oa.h"
+#include "oa.h"
 #include "lib/hex.h"
-#include "tt.h"
+#include "tt_ctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const struct tb_adapter_ops tradebridge_adapter;

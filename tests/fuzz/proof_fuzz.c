@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "crypto/hash.h"
-#include "crypto/mpt.h"
+#include "evm/mpt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/abi.h"
+#include "evm/abi.h"
 #include "lib/hex.h"
 
 static void hex_of(const uint8_t *p, size_t n, char *out)

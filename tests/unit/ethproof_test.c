@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/ethproof.h"
+#include "evm/ethproof.h"
 #include "crypto/hash.h"
-#include "crypto/mpt.h"
-#include "crypto/rlp.h"
+#include "evm/mpt.h"
+#include "evm/rlp.h"
 #include "lib/hex.h"
 #include "lib/json.h"
 #include "vectors.h"

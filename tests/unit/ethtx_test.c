@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/ethtx.h"
+#include "evm/ethtx.h"
 #include "lib/hex.h"
 
 static const char key46[] = "4646464646464646464646464646464646464646464646464646464646464646";

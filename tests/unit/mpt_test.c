@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "crypto/hash.h"
-#include "crypto/mpt.h"
+#include "evm/mpt.h"
 #include "lib/hex.h"
 #include "lib/json.h"
 #include "vectors.h"

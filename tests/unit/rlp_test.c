@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "crypto/hash.h"
-#include "crypto/rlp.h"
+#include "evm/rlp.h"
 #include "lib/hex.h"
 #include "lib/json.h"
 #include "vectors.h"

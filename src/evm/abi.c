@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/abi.h"
+#include "evm/abi.h"
 #include "crypto/hash.h"
 
 void tb_abi_topic(const char *signature, uint8_t out[32])

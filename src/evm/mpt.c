@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "crypto/hash.h"
-#include "crypto/mpt.h"
-#include "crypto/rlp.h"
+#include "evm/mpt.h"
+#include "evm/rlp.h"
 #include "lib/hex.h"
 
 const uint8_t tb_mpt_empty_root[32] = {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "crypto/hash.h"
-#include "crypto/oa.h"
+#include "oa.h"
 #include "crypto/secp256k1.h"
 #include "lib/buf.h"
 #include "lib/hex.h"

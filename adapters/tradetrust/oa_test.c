@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/oa.h"
+#include "oa.h"
 #include "crypto/secp256k1.h"
 #include "lib/buf.h"
 #include "lib/hex.h"

@@ -15,7 +15,7 @@
 #include "commands.h"
 #include "lib/num.h"
 #include "lib/printable.h"
-#include "crypto/ethproof.h"
+#include "evm/ethproof.h"
 #include "lib/buf.h"
 #include "lib/hex.h"
 #include "lib/json.h"

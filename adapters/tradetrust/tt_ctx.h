@@ -1,10 +1,13 @@
-/* Internals of the tradetrust adapter shared by its files (never installed): the
- * verification context and the fragment list, shaped like oa-verify's fragments.
+/* Internals of the tradetrust adapter every one of its files uses (never installed):
+ * the verification context and the fragment list, shaped like oa-verify's fragments,
+ * and the helpers over them (tt_ctx.c). It depends on no other tt_ file, so the
+ * files that use each other do so through one header per direction: tt_chain.h,
+ * tt_identity.h, tt_poll.h.
  * Invariant: a check that could not be made (no RPC/DNS configured, peer down) is
  * an ERROR fragment and makes the verdict UNKNOWN; only a check that was made and
  * failed is INVALID. */
-#ifndef TB_TT_H
-#define TB_TT_H
+#ifndef TB_TT_CTX_H
+#define TB_TT_CTX_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -60,24 +63,5 @@ struct tt_fragment *tt_frag(struct tt_ctx *c, const char *name, const char *type
 const char *tt_issuer_field(const struct tb_json *issuer, const char *a, const char *b);
 /* Strict "0x" + 40 hex digits. */
 int tt_address(const char *s, uint8_t out[20]);
-
-/* DOCUMENT_STATUS on chain: document stores and token registries (tt_chain.c). */
-void tt_check_document_store(struct tt_ctx *c);
-void tt_check_token_registry(struct tt_ctx *c);
-/* isRevoked on a DID revocation store at addr: 0 not revoked, 1 revoked, <0 error. */
-int tt_store_revoked(struct tt_ctx *c, const uint8_t addr[20], char *why, size_t whylen);
-/* eth_chainId into c->chain_id; TB_EUNAVAIL when the node cannot be asked. */
-int tt_chain_id(struct tt_ctx *c, struct tb_error *err);
-
-/* A bool view call (sig taking one bytes32) on store: 1, 0 (why), or <0. */
-int tt_store_flag(struct tt_ctx *c, const uint8_t store[20], const char *sig,
-                  const uint8_t h[32], char *why, size_t n);
-/* Document store events (tt_poll.c). */
-int tt_poll(void *state, const struct tb_cursor *from, struct tb_batch *out,
-            struct tb_error *err);
-
-/* ISSUER_IDENTITY over DNS (tt_identity.c). */
-void tt_check_dns_txt(struct tt_ctx *c);
-void tt_check_dns_did(struct tt_ctx *c);
 
 #endif

@@ -8,16 +8,20 @@
 #include <string.h>
 
 #include "commands.h"
+#include "conform.h"
 #include "modules.h"
 
 static const char usage[] =
 	"usage: tradebridge adapters [--describe NAME] [--json]\n"
+	"       tradebridge adapters --check MODULE.so...\n"
 	"  List the adapter modules found on the adapter path: each directory in\n"
 	"  $TRADEBRIDGE_ADAPTER_PATH (colon-separated), then the built-in directory\n"
 	"  " TB_ADAPTERDIR ". The first file of a name wins.\n"
 	"  --describe NAME  print adapter NAME's options: name, type, default, required,\n"
 	"                   description\n"
-	"  --json           the same as JSON\n";
+	"  --json           the same as JSON\n"
+	"  --check          load each MODULE.so given and run the conformance checks every\n"
+	"                   adapter must pass; exit status 1 if one does not\n";
 
 static void report(const struct tb_modules *m)
 {
@@ -118,14 +122,60 @@ static int describe(const struct tb_modules *m, const char *name, int json)
 	return rc ? TB_EXIT_USAGE : TB_EXIT_OK;
 }
 
+/* Load path alone and run the conformance checks: TB_EXIT_OK or TB_EXIT_INVALID. */
+static int check_one(const char *path)
+{
+	struct tb_modules *m = malloc(sizeof *m);
+	struct tb_error err;
+	char rel[4096];
+	if (!m)
+		return TB_EXIT_USAGE;
+	tb_modules_init(m);
+	/* dlopen searches the library path for a bare file name; the user meant this one. */
+	snprintf(rel, sizeof rel, "%s%s", strchr(path, '/') ? "" : "./", path);
+	int status = TB_EXIT_INVALID;
+	if (tb_modules_load(m, rel, 0, &err)) {
+		fprintf(stderr, "tradebridge adapters: refused: %s\n", err.msg);
+	} else {
+		struct tb_buf out;
+		tb_buf_init(&out, 0);
+		int n = tb_conform_check(rel, m->items[0].ops, &out);
+		if (n < 0)
+			status = TB_EXIT_USAGE;
+		else if (n > 0)
+			fprintf(stderr, "%s", (const char *)out.data);
+		else
+			status = TB_EXIT_OK;
+		if (n == 0)
+			printf("%s: adapter %s conforms\n", rel, m->items[0].ops->name);
+		tb_buf_fini(&out);
+	}
+	tb_modules_fini(m);
+	free(m);
+	return status;
+}
+
+static int check_all(int argc, char **argv)
+{
+	int status = TB_EXIT_OK;
+	if (optind == argc)
+		return tb_cli_usage("adapters", "--check needs one or more module files");
+	for (int i = optind; i < argc; i++) {
+		int s = check_one(argv[i]);
+		status = s > status ? s : status;
+	}
+	return status;
+}
+
 int tb_cmd_adapters(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"describe", required_argument, NULL, 'd'},
 	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"check", no_argument, NULL, 'c'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *name = NULL;
-	int json = 0, c;
+	int json = 0, check = 0, c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hd:", longopts, NULL)) != -1) {
@@ -133,11 +183,16 @@ int tb_cmd_adapters(int argc, char **argv)
 			name = optarg;
 		else if (c == 'j')
 			json = 1;
+		else if (c == 'c')
+			check = 1;
 		else if (c == 'h')
 			return fputs(usage, stdout) < 0 ? TB_EXIT_USAGE : TB_EXIT_OK;
 		else
 			return tb_cli_bad_option("adapters", argv);
 	}
+	if (check)
+		return name || json ? tb_cli_usage("adapters", "--check takes only module files")
+		                    : check_all(argc, argv);
 	if (optind < argc)
 		return tb_cli_usage("adapters", "unexpected argument");
 	struct tb_modules *m = malloc(sizeof *m);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/oa.h"
+#include "oa.h"
 #include "lib/json.h"
 #include "peers.h"
 

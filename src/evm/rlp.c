@@ -4,7 +4,7 @@
  * offending header so a bad proof node or receipt can be located in its input. */
 #include <string.h>
 
-#include "crypto/rlp.h"
+#include "evm/rlp.h"
 
 /* Parse one header at data[0..len); base is data's offset in the whole input. */
 static int parse_header(const uint8_t *data, size_t len, size_t base, struct tb_rlp_item *it,

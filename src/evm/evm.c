@@ -12,13 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto/ethproof.h"
-#include "crypto/ethtx.h"
+#include "evm/ethproof.h"
+#include "evm/ethtx.h"
 #include "crypto/hash.h"
-#include "crypto/mpt.h"
-#include "crypto/rlp.h"
+#include "evm/mpt.h"
+#include "evm/rlp.h"
 #include "crypto/secp256k1.h"
-#include "evm.h"
+#include "evm/evm.h"
 #include "lib/fault.h"
 #include "lib/hex.h"
 

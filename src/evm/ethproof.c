@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/ethproof.h"
+#include "evm/ethproof.h"
 #include "crypto/hash.h"
-#include "crypto/mpt.h"
-#include "crypto/rlp.h"
+#include "evm/mpt.h"
+#include "evm/rlp.h"
 #include "lib/hex.h"
 
 /* ---- JSON field readers ---- */

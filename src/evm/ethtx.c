@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/ethtx.h"
+#include "evm/ethtx.h"
 #include "crypto/hash.h"
-#include "crypto/rlp.h"
+#include "evm/rlp.h"
 #include "crypto/secp256k1.h"
 #include "lib/hex.h"
 
