@@ -510,7 +510,8 @@ void tb_fakepeer_script(struct tb_fakepeer *fp, const struct tb_fake_rule *rules
 	if (n > TB_FAKE_MAX_RULES)
 		fail_msg("fakepeer: %zu rules, at most %d", n, TB_FAKE_MAX_RULES);
 	pthread_mutex_lock(&fp->mu);
-	memcpy(fp->rules, rules, n * sizeof(*rules));
+	if (n)
+		memcpy(fp->rules, rules, n * sizeof(*rules));
 	memset(fp->used, 0, sizeof(fp->used));
 	fp->nrules = n;
 	pthread_mutex_unlock(&fp->mu);
