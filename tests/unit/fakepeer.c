@@ -271,8 +271,11 @@ static int forward(struct tb_fakepeer *fp, const struct tb_fake_rule *r, const s
 	tb_buf_append(&body, q->body, q->body_len);
 	tb_buf_putc(&body, 0);
 	if (tb_http_post_json(fp->up, r->upstream, q->body, q->body_len, 1, &resp, NULL) == 0) {
-		if (r->edit)
+		if (r->edit) { /* the answer as a C string for the edit */
+			tb_buf_putc(&resp.body, 0);
+			resp.body.len--;
 			r->edit(r->ctx, (const char *)body.data, &resp.body);
+		}
 		struct tb_fake_rule plain = {.close = r->close};
 		rc = respond(fd, &plain, (const char *)resp.body.data, resp.body.len);
 	}

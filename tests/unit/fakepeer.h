@@ -40,7 +40,8 @@ struct tb_fake_rule {
 	int delay_ms;        /* wait this long before answering */
 	int close;           /* "Connection: close" and close after the answer */
 	const char *upstream;                                      /* TB_FAKE_FORWARD */
-	void (*edit)(void *ctx, const char *req, struct tb_buf *resp); /* may change resp */
+	/* TB_FAKE_FORWARD: may change the upstream's answer (NUL-terminated) to req */
+	void (*edit)(void *ctx, const char *req, struct tb_buf *resp);
 	void *ctx;
 };
 
