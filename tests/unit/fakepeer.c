@@ -22,6 +22,7 @@
 #include "fakepeer.h"
 #include "lib/http.h"
 #include "lib/json.h"
+#include "runcli.h"
 
 #define FP_CONNS 16
 #define FP_REQ_MAX ((size_t)1 << 20)
@@ -68,13 +69,6 @@ static long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static long slow_factor(void)
-{
-	const char *s = getenv("TB_TEST_SLOW");
-	long f = s ? strtol(s, NULL, 10) : 1;
-	return f >= 1 && f <= 100 ? f : 1;
 }
 
 static int send_all(int fd, const char *p, size_t n)
@@ -495,7 +489,7 @@ struct tb_fakepeer *tb_fakepeer_start(const struct tb_fake_rule *rules, size_t n
 	if (!fp)
 		fail_msg("fakepeer: out of memory");
 	pthread_mutex_init(&fp->mu, NULL);
-	fp->lifetime_ms = TB_FAKE_LIFETIME_MS * slow_factor();
+	fp->lifetime_ms = TB_FAKE_LIFETIME_MS * tb_test_slow();
 	for (int i = 0; i < FP_CONNS; i++) {
 		fp->conns[i].fd = -1;
 		if (!(fp->conns[i].buf = malloc(FP_REQ_MAX + 1)))
