@@ -26,7 +26,7 @@ struct fake_relay {
 };
 
 static inline int fake_allow_all(void *ctx, const char *dest, const struct tb_json *rec,
-                                 struct tb_json **out, struct tb_error *err)
+				 struct tb_json **out, struct tb_error *err)
 {
 	(void)ctx, (void)dest, (void)err;
 	*out = tb_json_clone(rec);
@@ -36,8 +36,8 @@ static inline int fake_allow_all(void *ctx, const char *dest, const struct tb_js
 /* Open a fixture under dir; cfg gives retry, lease and log interval (store, key
  * and log are set here). 0, or -1 with the reason on stderr (for cmocka setups). */
 static inline int fake_relay_open(struct fake_relay **out, const char *dir,
-                                  struct tb_relay_config cfg, struct fake_source src,
-                                  int capture_log)
+				  struct tb_relay_config cfg, struct fake_source src,
+				  int capture_log)
 {
 	static int seq;
 	struct fake_relay *f = calloc(1, sizeof *f);

@@ -56,9 +56,10 @@ static char *expand(const struct cli_case *c, const char *text, size_t len)
 			break;
 		}
 		tb_buf_append(&b, p, (size_t)(d - p));
-		const char *names[][2] = {{"%DIR%", c->dir}, {"%BUILD%", getenv("TB_BUILDDIR")},
-		                          {"%SRC%", getenv("TB_SRCDIR")},
-		                          {"%VECTORS%", getenv("TB_VECTORS")}};
+		const char *names[][2] = {{"%DIR%", c->dir},
+					  {"%BUILD%", getenv("TB_BUILDDIR")},
+					  {"%SRC%", getenv("TB_SRCDIR")},
+					  {"%VECTORS%", getenv("TB_VECTORS")}};
 		size_t k = 0, n = 0;
 		for (; k < 4; k++)
 			if ((size_t)(end - d) >= (n = strlen(names[k][0])) &&
@@ -66,7 +67,7 @@ static char *expand(const struct cli_case *c, const char *text, size_t len)
 				break;
 		if (k < 4 && !names[k][1])
 			fail_msg("%s: %s is not set: run the tests through make check", c->name,
-			         names[k][0]);
+				 names[k][0]);
 		if (k < 4)
 			tb_buf_puts(&b, names[k][1]), p = d + n;
 		else

@@ -115,7 +115,7 @@ static const struct tb_json *call_of(const struct fp_req *q, size_t i)
 }
 
 static int rule_matches(const struct tb_fake_rule *r, const struct fp_req *q,
-                        const struct tb_json *call)
+			const struct tb_json *call)
 {
 	if (r->path && strcmp(r->path, q->path) != 0)
 		return 0;
@@ -130,7 +130,7 @@ static int rule_matches(const struct tb_fake_rule *r, const struct fp_req *q,
 
 /* The rule for this call (copied out under the lock); 0 found, -1 none. */
 static int pick(struct tb_fakepeer *fp, const struct fp_req *q, const struct tb_json *call,
-                struct tb_fake_rule *out)
+		struct tb_fake_rule *out)
 {
 	int found = -1;
 	pthread_mutex_lock(&fp->mu);
@@ -167,8 +167,8 @@ static int respond(int fd, const struct tb_fake_rule *r, const char *body, size_
 	int status = r->status ? r->status : 200, rc;
 	tb_buf_init(&h, 0);
 	tb_buf_printf(&h, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%s%s", status,
-	              reason_of(status), r->headers ? r->headers : "",
-	              r->close ? "Connection: close\r\n" : "");
+		      reason_of(status), r->headers ? r->headers : "",
+		      r->close ? "Connection: close\r\n" : "");
 	if (r->chunked)
 		tb_buf_puts(&h, "Transfer-Encoding: chunked\r\n\r\n");
 	else
@@ -206,7 +206,8 @@ static void rpc_answer(const struct tb_fake_rule *r, const struct tb_json *call,
 		tb_buf_printf(out, ",\"error\":%s}", r->error);
 	} else {
 		const char *m = tb_json_string(tb_json_get(call, "method"));
-		tb_buf_puts(out, ",\"error\":{\"code\":-32601,\"message\":\"fakepeer: no rule for ");
+		tb_buf_puts(out,
+			    ",\"error\":{\"code\":-32601,\"message\":\"fakepeer: no rule for ");
 		tb_json_write_string(out, m ? m : "?", m ? strlen(m) : 1);
 		tb_buf_puts(out, "\"}}");
 	}
@@ -214,7 +215,7 @@ static void rpc_answer(const struct tb_fake_rule *r, const struct tb_json *call,
 
 /* The body for a rule that answers: raw (with %ID%), filled, or JSON-RPC. */
 static void body_of(struct tb_fakepeer *fp, const struct tb_fake_rule *r, const struct fp_req *q,
-                    struct tb_buf *out)
+		    struct tb_buf *out)
 {
 	if (r->body) {
 		struct tb_buf id;
@@ -252,7 +253,7 @@ static void body_of(struct tb_fakepeer *fp, const struct tb_fake_rule *r, const 
 }
 
 static int forward(struct tb_fakepeer *fp, const struct tb_fake_rule *r, const struct fp_req *q,
-                   int fd)
+		   int fd)
 {
 	struct tb_http_options ho = {.max_attempts = 1};
 	struct tb_http_response resp;
@@ -331,16 +332,10 @@ static int handle(struct tb_fakepeer *fp, struct fp_req *q, int fd)
 	if (r.delay_ms)
 		pause_ms(fp, r.delay_ms);
 	switch (r.action) {
-	case TB_FAKE_CLOSE:
-		return -1;
-	case TB_FAKE_STALL:
-		return 1;
-	case TB_FAKE_ECHO:
-		rc = respond(fd, &r, q->body, q->body_len);
-		break;
-	case TB_FAKE_FORWARD:
-		rc = forward(fp, &r, q, fd);
-		break;
+	case TB_FAKE_CLOSE: return -1;
+	case TB_FAKE_STALL: return 1;
+	case TB_FAKE_ECHO: rc = respond(fd, &r, q->body, q->body_len); break;
+	case TB_FAKE_FORWARD: rc = forward(fp, &r, q, fd); break;
 	case TB_FAKE_ANSWER: {
 		struct tb_buf b;
 		tb_buf_init(&b, 0);

@@ -14,10 +14,10 @@
 #define TB_FAKE_LOG 64 /* requests kept for assertions; older ones are dropped */
 
 enum tb_fake_action {
-	TB_FAKE_ANSWER,  /* status + body / result / error / fill */
-	TB_FAKE_ECHO,    /* the request's body back, status 200 */
-	TB_FAKE_CLOSE,   /* close the connection without a byte */
-	TB_FAKE_STALL,   /* never answer; hold the connection until the client leaves */
+	TB_FAKE_ANSWER,	 /* status + body / result / error / fill */
+	TB_FAKE_ECHO,	 /* the request's body back, status 200 */
+	TB_FAKE_CLOSE,	 /* close the connection without a byte */
+	TB_FAKE_STALL,	 /* never answer; hold the connection until the client leaves */
 	TB_FAKE_FORWARD, /* POST the body to upstream, answer with what it said (after edit) */
 };
 
@@ -27,19 +27,19 @@ struct tb_fake_rule {
 	const char *path;   /* request path, exactly ("/v1"); NULL: any */
 	const char *rpc;    /* JSON-RPC method; NULL: any request */
 	const char *param0; /* the call's first param must be this string; NULL: any */
-	int times;          /* match only this many requests, then step aside; 0: always */
+	int times;	    /* match only this many requests, then step aside; 0: always */
 
 	enum tb_fake_action action;
-	int status;          /* 0: 200 */
-	const char *headers; /* extra header lines, each ending "\r\n" */
-	const char *body;    /* raw body; "%ID%" becomes the (first) request id */
-	const char *result;  /* JSON text, answered as a JSON-RPC result with the call's id */
-	const char *error;   /* JSON text of a JSON-RPC error object, likewise */
-	size_t fill;         /* a body of this many 'a' bytes */
-	int chunked;         /* send the body chunked, without Content-Length */
-	int delay_ms;        /* wait this long before answering */
-	int close;           /* "Connection: close" and close after the answer */
-	const char *upstream;                                      /* TB_FAKE_FORWARD */
+	int status;	      /* 0: 200 */
+	const char *headers;  /* extra header lines, each ending "\r\n" */
+	const char *body;     /* raw body; "%ID%" becomes the (first) request id */
+	const char *result;   /* JSON text, answered as a JSON-RPC result with the call's id */
+	const char *error;    /* JSON text of a JSON-RPC error object, likewise */
+	size_t fill;	      /* a body of this many 'a' bytes */
+	int chunked;	      /* send the body chunked, without Content-Length */
+	int delay_ms;	      /* wait this long before answering */
+	int close;	      /* "Connection: close" and close after the answer */
+	const char *upstream; /* TB_FAKE_FORWARD */
 	/* TB_FAKE_FORWARD: may change the upstream's answer (NUL-terminated) to req */
 	void (*edit)(void *ctx, const char *req, struct tb_buf *resp);
 	void *ctx;
