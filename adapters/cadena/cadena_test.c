@@ -8,22 +8,16 @@
  * unchanged cursor; a re-org deeper than the confirmations, under a running relay,
  * is logged, retracted and resumed after tradebridge cursor reset. Everything talks
  * to 127.0.0.1; every node is killed in teardown. */
-#define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,9 +29,9 @@
 #include "crypto/secp256k1.h"
 #include "ganache.h"
 #include "lib/hex.h"
-#include "lib/http.h"
 #include "model/mapping.h"
 #include "builtmod.h"
+#include "fakepeer.h"
 #include "modules.h"
 #include "peers.h"
 #include "relay.h"
@@ -945,97 +939,33 @@ static void forged_events(void **state)
 
 /* ---- a tampering proxy in front of chain A ---- */
 
-struct proxy {
-	int lfd, port;
-	pthread_t th;
-	atomic_int stop, tampered;
-	const char *upstream;
-};
-
-static void proxy_one(struct proxy *px, struct tb_http *h, int fd)
+/* Receipts fetched for the trie rebuild: change one hex digit of a log's data. */
+static void tamper_receipts(void *ctx, const char *req, struct tb_buf *resp)
 {
-	char buf[1 << 16];
-	size_t len = 0;
-	char *end = NULL;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	for (int i = 0; i < 500 && !atomic_load(&px->stop); i++) {
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-		if (r <= 0)
-			return;
-		len += (size_t)r;
-		buf[len] = 0;
-		end = strstr(buf, "\r\n\r\n");
-		const char *cl = strcasestr(buf, "content-length:");
-		if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
-			break;
+	char *logs = (req[0] == '[' || strstr(req, "eth_getBlockReceipts"))
+	                 ? strstr((char *)resp->data, "\"logs\":[{") : NULL;
+	char *data = logs ? strstr(logs, "\"data\":\"0x") : NULL;
+	if (data && strlen(data) > 30) {
+		data[30] = data[30] == '0' ? '1' : '0';
+		atomic_store((atomic_int *)ctx, 1);
 	}
-	if (!end)
-		return;
-	const char *body = end + 4;
-	struct tb_http_response resp;
-	tb_http_response_init(&resp);
-	if (tb_http_post_json(h, px->upstream, body, strlen(body), 1, &resp, NULL) == 0 &&
-	    resp.body.len) {
-		/* receipts fetched for the trie rebuild: change one hex digit of a log's data */
-		char *s = (char *)resp.body.data;
-		char *logs = (body[0] == '[' || strstr(body, "eth_getBlockReceipts"))
-		                 ? strstr(s, "\"logs\":[{") : NULL;
-		char *data = logs ? strstr(logs, "\"data\":\"0x") : NULL;
-		if (data && strlen(data) > 30) {
-			data[30] = data[30] == '0' ? '1' : '0';
-			atomic_store(&px->tampered, 1);
-		}
-	}
-	char head[256];
-	int hn = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-	                  "Content-Length: %zu\r\nConnection: close\r\n\r\n", resp.body.len);
-	send(fd, head, (size_t)hn, MSG_NOSIGNAL);
-	send(fd, resp.body.data, resp.body.len, MSG_NOSIGNAL);
-	tb_http_response_fini(&resp);
-}
-
-static void *proxy_main(void *arg)
-{
-	struct proxy *px = arg;
-	struct tb_http *h = NULL;
-	struct tb_http_options ho = {.max_attempts = 1};
-	tb_http_new(&h, &ho, NULL);
-	struct pollfd p = {.fd = px->lfd, .events = POLLIN};
-	for (int i = 0; i < 3000 && !atomic_load(&px->stop); i++) { /* at most 60 s */
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		int fd = accept(px->lfd, NULL, NULL);
-		if (fd >= 0) {
-			proxy_one(px, h, fd);
-			close(fd);
-		}
-	}
-	tb_http_free(h);
-	return NULL;
 }
 
 static void tampered_receipt(void **state)
 {
 	struct world *w = *state;
 	struct tb_error e = {0};
-	struct proxy px = {.upstream = w->a.url};
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	px.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(px.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(px.lfd, 16), 0);
-	getsockname(px.lfd, (struct sockaddr *)&sa, &sl);
-	px.port = ntohs(sa.sin_port);
-	pthread_create(&px.th, NULL, proxy_main, &px);
+	atomic_int tampered = 0;
+	const struct tb_fake_rule proxy = {.action = TB_FAKE_FORWARD, .upstream = w->a.url,
+	                                   .edit = tamper_receipts, .ctx = &tampered, .close = 1};
+	struct tb_fakepeer *px = tb_fakepeer_start(&proxy, 1);
 
 	change(&w->a, w->reg_a, tb_ganache_addresses[1], 6, "certify", 1);
 	assert_int_equal(tb_ganache_mine(&w->a, CONF, &e), 0);
 	struct net a, direct;
 	struct tb_batch got = {0};
 	char url[64], reason[512];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", px.port);
+	snprintf(url, sizeof(url), "%s", tb_fakepeer_url(px, "/"));
 	open_a(w, &direct, w->a.url, tb_ganache_addresses[1]);
 	poll_all(&direct, &w->cursor, &got);
 	assert_int_equal(count_cert(&got, 6), 1);
@@ -1043,11 +973,9 @@ static void tampered_receipt(void **state)
 	                 TB_VALID);
 	open_a(w, &a, url, tb_ganache_addresses[1]);
 	assert_int_equal(verify(&a, got.items[got.len - 1].doc, reason, sizeof(reason)), TB_INVALID);
-	assert_true(atomic_load(&px.tampered));
+	assert_true(atomic_load(&tampered));
 	assert_non_null(strstr(reason, "receipts root mismatch"));
-	atomic_store(&px.stop, 1);
-	pthread_join(px.th, NULL);
-	close(px.lfd);
+	tb_fakepeer_stop(px);
 	close_net(&a);
 	close_net(&direct);
 	tb_batch_fini(&got);

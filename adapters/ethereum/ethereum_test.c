@@ -3,30 +3,26 @@
  * full transactions, its receipts), so the header hash, the transactions root (four
  * legacy transactions), the receipts root and the signer are all checked against
  * data produced by a real client. A log in the wrong transaction, an altered receipt
- * and a foreign emitter are INVALID; a missing node is UNKNOWN. The same node backs
+ * and a foreign emitter are INVALID; a missing node is UNKNOWN. The node is the
+ * scripted fake peer (tests/unit/fakepeer.h). The same node backs
  * `tradebridge verify --rpc --tx --log` end to end. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <spawn.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "adapter.h"
 #include "lib/buf.h"
 #include "builtmod.h"
+#include "fakepeer.h"
 #include "modules.h"
 
 extern char **environ;
@@ -34,12 +30,15 @@ extern char **environ;
 #define TX_TEN_LOGS "0x492784ac4d441388c6f8415f41e1441f007ab20dc960a2e5edd80012d657d986"
 #define TX_ONE_LOG "0x42bbb5422de0069316bbe68f4cb8fc31ac577b1dd0fee07ee3584fe9822fd0cb"
 
+#define MAX_RECEIPTS 16
+
+/* The stand-in node's answers as JSON text, for the fake peer's rules. */
 struct node {
-	int lfd, port;
-	pthread_t th;
-	atomic_int stop, tamper;
-	struct tb_json *block, *receipts; /* from the vectors */
-	const char *head;                 /* what eth_blockNumber says */
+	struct tb_fakepeer *peer;
+	char hash[80]; /* block 54's */
+	char *block, *receipts, *tampered;
+	char *receipt[MAX_RECEIPTS], *tx[MAX_RECEIPTS];
+	size_t nreceipts;
 };
 
 static struct tb_json *answer_of(const char *io)
@@ -65,106 +64,69 @@ static struct tb_json *answer_of(const char *io)
 	return r;
 }
 
-/* The result for one request, or NULL for "null". */
-static struct tb_json *result_for(struct node *n, const char *method, const struct tb_json *params)
+static char *text_of(const struct tb_json *j)
 {
-	const char *p0 = tb_json_string(tb_json_at(params, 0));
-	if (strcmp(method, "eth_blockNumber") == 0)
-		return tb_json_new_string(n->head, strlen(n->head));
-	if (strcmp(method, "eth_getBlockByHash") == 0 || strcmp(method, "eth_getBlockByNumber") == 0) {
-		const char *h = tb_json_string(tb_json_get(n->block, "hash"));
-		if (p0 && (strcmp(p0, h) == 0 || strcmp(p0, "0x36") == 0))
-			return tb_json_clone(n->block);
-		return NULL;
-	}
-	if (strcmp(method, "eth_getBlockReceipts") == 0) {
-		struct tb_json *r = tb_json_clone(n->receipts);
-		if (atomic_load(&n->tamper)) { /* one byte of a log's data, as if altered in transit */
-			struct tb_json *l = tb_json_at(tb_json_get(tb_json_at(r, 3), "logs"), 0);
-			struct tb_json *d = tb_json_get(l, "data");
-			d->u.string.ptr[d->u.string.len - 1] ^= 1;
-		}
-		return r;
-	}
-	if (strcmp(method, "eth_getTransactionReceipt") == 0)
-		for (size_t i = 0; p0 && i < tb_json_len(n->receipts); i++) {
-			struct tb_json *r = tb_json_at(n->receipts, i);
-			if (strcmp(tb_json_string(tb_json_get(r, "transactionHash")), p0) == 0)
-				return tb_json_clone(r);
-		}
-	return NULL;
+	struct tb_buf b;
+	tb_buf_init(&b, 0);
+	assert_int_equal(tb_json_write_stringify(j, &b, NULL), 0);
+	tb_buf_putc(&b, 0);
+	return (char *)tb_buf_steal(&b, NULL);
 }
 
-static void respond(struct node *n, const struct tb_json *req, struct tb_buf *out)
+static void node_load(struct node *n)
 {
-	const char *m = tb_json_string(tb_json_get(req, "method"));
-	struct tb_json *res = m ? result_for(n, m, tb_json_get(req, "params")) : NULL;
-	struct tb_json *o = tb_json_new_object();
-	tb_json_object_set(o, "jsonrpc", 7, tb_json_new_string("2.0", 3));
-	tb_json_object_set(o, "id", 2, tb_json_clone(tb_json_get(req, "id")));
-	tb_json_object_set(o, "result", 6, res ? res : tb_json_new_null());
-	tb_json_write_stringify(o, out, NULL);
-	tb_json_free(o);
+	struct tb_json *block = answer_of("eth_getBlockByNumber/get-latest.io");
+	struct tb_json *rcpts = answer_of("eth_getBlockReceipts/get-block-receipts-latest.io");
+	snprintf(n->hash, sizeof(n->hash), "%s", tb_json_string(tb_json_get(block, "hash")));
+	n->block = text_of(block);
+	tb_json_free(block);
+	n->receipts = text_of(rcpts);
+	assert_true(tb_json_len(rcpts) <= MAX_RECEIPTS);
+	for (size_t i = 0; i < tb_json_len(rcpts); i++) {
+		struct tb_json *r = tb_json_at(rcpts, i);
+		n->receipt[i] = text_of(r);
+		n->tx[i] = strdup(tb_json_string(tb_json_get(r, "transactionHash")));
+	}
+	n->nreceipts = tb_json_len(rcpts);
+	/* one byte of a log's data, as if altered in transit */
+	struct tb_json *l = tb_json_at(tb_json_get(tb_json_at(rcpts, 3), "logs"), 0);
+	struct tb_json *d = tb_json_get(l, "data");
+	d->u.string.ptr[d->u.string.len - 1] ^= 1;
+	n->tampered = text_of(rcpts);
+	tb_json_free(rcpts);
 }
 
-static void serve_one(struct node *n, int fd)
+/* The node's script: head 0x42 (twelve blocks above 54), block 54 by hash or by
+ * number, its receipts (altered when tamper), a receipt by transaction hash, and
+ * null for anything else. */
+static void node_script(struct node *n, int tamper)
 {
-	static __thread char buf[1 << 16];
-	size_t len = 0;
-	char *end = NULL;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	for (int i = 0; i < 500 && !atomic_load(&n->stop); i++) {
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-		if (r <= 0)
-			return;
-		len += (size_t)r;
-		buf[len] = 0;
-		end = strstr(buf, "\r\n\r\n");
-		const char *cl = strstr(buf, "Content-Length:");
-		if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
-			break;
-	}
-	struct tb_json *req = NULL;
-	struct tb_buf out;
-	tb_buf_init(&out, 0);
-	if (!end || tb_json_parse(end + 4, strlen(end + 4), NULL, &req, NULL) != 0)
-		return;
-	if (req->type == TB_JSON_ARRAY) {
-		tb_buf_putc(&out, '[');
-		for (size_t i = 0; i < tb_json_len(req); i++) {
-			if (i)
-				tb_buf_putc(&out, ',');
-			respond(n, tb_json_at(req, i), &out);
-		}
-		tb_buf_putc(&out, ']');
-	} else {
-		respond(n, req, &out);
-	}
-	tb_json_free(req);
-	char head[256];
-	int hn = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-	                  "Content-Length: %zu\r\nConnection: close\r\n\r\n", out.len);
-	send(fd, head, (size_t)hn, MSG_NOSIGNAL);
-	send(fd, out.data, out.len, MSG_NOSIGNAL);
-	tb_buf_fini(&out);
+	struct tb_fake_rule r[TB_FAKE_MAX_RULES] = {
+		{.rpc = "eth_blockNumber", .result = "\"0x42\""},
+		{.rpc = "eth_getBlockByHash", .param0 = n->hash, .result = n->block},
+		{.rpc = "eth_getBlockByHash", .param0 = "0x36", .result = n->block},
+		{.rpc = "eth_getBlockByNumber", .param0 = n->hash, .result = n->block},
+		{.rpc = "eth_getBlockByNumber", .param0 = "0x36", .result = n->block},
+		{.rpc = "eth_getBlockReceipts", .result = tamper ? n->tampered : n->receipts},
+	};
+	size_t k = 6;
+	for (size_t i = 0; i < n->nreceipts; i++)
+		r[k++] = (struct tb_fake_rule){.rpc = "eth_getTransactionReceipt", .param0 = n->tx[i],
+		                               .result = n->receipt[i]};
+	r[k++] = (struct tb_fake_rule){.result = "null"};
+	tb_fakepeer_script(n->peer, r, k);
 }
 
-static void *node_main(void *arg)
+static void node_free(struct node *n)
 {
-	struct node *n = arg;
-	struct pollfd p = {.fd = n->lfd, .events = POLLIN};
-	for (int i = 0; i < 3000 && !atomic_load(&n->stop); i++) { /* at most 60 s */
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		int fd = accept(n->lfd, NULL, NULL);
-		if (fd >= 0) {
-			serve_one(n, fd);
-			close(fd);
-		}
+	tb_fakepeer_stop(n->peer);
+	free(n->block);
+	free(n->receipts);
+	free(n->tampered);
+	for (size_t i = 0; i < n->nreceipts; i++) {
+		free(n->receipt[i]);
+		free(n->tx[i]);
 	}
-	return NULL;
 }
 
 struct world {
@@ -177,21 +139,12 @@ struct world {
 static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct node *n = &w->node;
 	struct tb_error e = {0};
 	*state = w;
-	n->block = answer_of("eth_getBlockByNumber/get-latest.io");
-	n->receipts = answer_of("eth_getBlockReceipts/get-block-receipts-latest.io");
-	n->head = "0x42"; /* twelve blocks above 54 */
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	n->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (bind(n->lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(n->lfd, 16))
-		return -1;
-	getsockname(n->lfd, (struct sockaddr *)&sa, &sl);
-	n->port = ntohs(sa.sin_port);
-	snprintf(w->url, sizeof(w->url), "http://127.0.0.1:%d/", n->port);
-	pthread_create(&n->th, NULL, node_main, n);
+	node_load(&w->node);
+	w->node.peer = tb_fakepeer_start(NULL, 0);
+	node_script(&w->node, 0);
+	snprintf(w->url, sizeof(w->url), "%s", tb_fakepeer_url(w->node.peer, "/"));
 	tb_modules_init(&w->mods);
 	if ((w->ops = tb_test_load_built(&w->mods, "ethereum", &e)) == NULL) {
 		fprintf(stderr, "ethereum_test: %s\n", e.msg);
@@ -203,11 +156,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct world *w = *state;
-	atomic_store(&w->node.stop, 1);
-	pthread_join(w->node.th, NULL);
-	close(w->node.lfd);
-	tb_json_free(w->node.block);
-	tb_json_free(w->node.receipts);
+	node_free(&w->node);
 	tb_modules_fini(&w->mods);
 	free(w);
 	return 0;
@@ -266,10 +215,10 @@ static void vectors_invalid(void **state)
 	assert_int_equal(check(w, o, TX_TEN_LOGS, 10, reason), TB_INVALID);
 	assert_non_null(strstr(reason, "is not in transaction"));
 	/* an altered receipt */
-	atomic_store(&w->node.tamper, 1);
+	node_script(&w->node, 1);
 	assert_int_equal(check(w, o, TX_ONE_LOG, 10, reason), TB_INVALID);
 	assert_non_null(strstr(reason, "receipts root mismatch"));
-	atomic_store(&w->node.tamper, 0);
+	node_script(&w->node, 0);
 	/* a configured contract that is not the emitter */
 	snprintf(o, sizeof(o), "{\"rpc\":\"%s\",\"contracts\":[\"0x%040d\"]}", w->url, 1);
 	assert_int_equal(check(w, o, TX_ONE_LOG, 10, reason), TB_INVALID);

@@ -17,7 +17,7 @@
 
 #include "bus.h"
 #include "crypto/secp256k1.h"
-#include "fake_adapters.h"
+#include "fake_relay.h"
 #include "relay.h"
 #include "tmpdir.h"
 
@@ -34,17 +34,42 @@ static void make_cert(const char *name)
 	assert_int_equal(system(cmd), 0);
 }
 
-static void path(char *out, size_t cap, const char *file)
+/* The three parties' files: the relay's and the hub's certificate+key (.pem) and
+ * certificate (.crt), and a stranger's .pem that nobody pins. */
+struct certs {
+	char relay_pem[128], relay_crt[128], hub_pem[128], hub_crt[128], str_pem[128];
+};
+
+static void make_certs(struct certs *c)
 {
-	snprintf(out, cap, "%s/%s", dir, file);
+	make_cert("relay");
+	make_cert("hub");
+	make_cert("stranger");
+	snprintf(c->relay_pem, sizeof c->relay_pem, "%s/relay.pem", dir);
+	snprintf(c->relay_crt, sizeof c->relay_crt, "%s/relay.crt", dir);
+	snprintf(c->hub_pem, sizeof c->hub_pem, "%s/hub.pem", dir);
+	snprintf(c->hub_crt, sizeof c->hub_crt, "%s/hub.crt", dir);
+	snprintf(c->str_pem, sizeof c->str_pem, "%s/stranger.pem", dir);
 }
 
-static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
-                     struct tb_error *err)
+/* The relay's bus over the store, on tls+tcp:// at a free port pair (pub, rep:
+ * 64 bytes each), with its certificate and only the hub pinned. */
+static struct tb_bus *open_tls_bus(const char *store, const struct certs *c, char *pub, char *rep)
 {
-	(void)ctx, (void)dest, (void)err;
-	*out = tb_json_clone(rec);
-	return *out ? 0 : TB_ENOMEM;
+	struct tb_error err;
+	struct tb_bus *bus = NULL;
+	struct tb_bus_config bc = {.pub_url = pub, .rep_url = rep, .store_path = store,
+	                           .tls = {.cert_key_file = c->relay_pem, .ca_file = c->hub_crt}};
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (int tries = 0; tries < 20 && !bus; tries++) {
+		int port = 20000 + rand() % 30000;
+		snprintf(pub, 64, "tls+tcp://127.0.0.1:%d", port);
+		snprintf(rep, 64, "tls+tcp://127.0.0.1:%d", port + 1);
+		if (tb_bus_open(&bus, &bc, &err) != 0)
+			bus = NULL;
+	}
+	assert_non_null(bus);
+	return bus;
 }
 
 static void publish(void *ctx, const struct tb_receipt *r, const char *json)
@@ -57,56 +82,29 @@ static void publish(void *ctx, const struct tb_receipt *r, const char *json)
 static void pinned_peer_receives_unpinned_does_not(void **state)
 {
 	(void)state;
-	make_cert("relay");
-	make_cert("hub");
-	make_cert("stranger");
-	char relay_pem[128], relay_crt[128], hub_pem[128], hub_crt[128], str_pem[128], store[128];
-	path(relay_pem, sizeof relay_pem, "relay.pem");
-	path(relay_crt, sizeof relay_crt, "relay.crt");
-	path(hub_pem, sizeof hub_pem, "hub.pem");
-	path(hub_crt, sizeof hub_crt, "hub.crt");
-	path(str_pem, sizeof str_pem, "stranger.pem");
-	path(store, sizeof store, "relay.db");
-
+	struct certs c;
 	struct tb_error err;
-	struct tb_relay_config cfg = {.store_path = store};
-	memset(cfg.key, 4, 32);
-	struct tb_relay *r;
-	static struct fake_sink sink;
-	struct fake_source src = {.total = 0, .batch = 8, .unknown_at = -1};
-	assert_int_equal(tb_relay_new(&r, &cfg, &err), 0);
-	assert_int_equal(tb_relay_add_network(r, "src", &fake_source_ops, &src, &err), 0);
-	assert_int_equal(tb_relay_add_network(r, "dst", &fake_sink_ops, &sink, &err), 0);
-	assert_int_equal(tb_relay_add_route(r, "src", "dst", &err), 0);
-	struct tb_relay_hooks h = {.policy = allow_all};
-	tb_relay_set_hooks(r, &h);
-
+	struct fake_relay *f;
+	struct tb_relay_config cfg = {0};
+	struct fake_source none = {.total = 0, .batch = 8, .unknown_at = -1};
+	make_certs(&c);
+	assert_int_equal(fake_relay_open(&f, dir, cfg, none, 0), 0);
 	char pub[64], rep[64];
-	struct tb_bus *bus = NULL;
-	struct tb_bus_config bc = {.pub_url = pub, .rep_url = rep, .store_path = store,
-	                           .tls = {.cert_key_file = relay_pem, .ca_file = hub_crt}};
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	for (int tries = 0; tries < 20 && !bus; tries++) {
-		int port = 20000 + rand() % 30000;
-		snprintf(pub, sizeof pub, "tls+tcp://127.0.0.1:%d", port);
-		snprintf(rep, sizeof rep, "tls+tcp://127.0.0.1:%d", port + 1);
-		if (tb_bus_open(&bus, &bc, &err) != 0)
-			bus = NULL;
-	}
-	assert_non_null(bus);
-	tb_relay_on_receipt(r, publish, bus);
+	struct tb_bus *bus = open_tls_bus(f->store, &c, pub, rep);
+	tb_relay_on_receipt(f->relay, publish, bus);
 
-	struct tb_bus_tls hub = {.cert_key_file = hub_pem, .ca_file = relay_crt, .server_name = "relay"};
-	struct tb_bus_tls stranger = {.cert_key_file = str_pem, .ca_file = relay_crt,
+	struct tb_bus_tls hub = {.cert_key_file = c.hub_pem, .ca_file = c.relay_crt,
+	                         .server_name = "relay"};
+	struct tb_bus_tls stranger = {.cert_key_file = c.str_pem, .ca_file = c.relay_crt,
 	                              .server_name = "relay"};
 	struct tb_bus_sub *good, *bad;
 	assert_int_equal(tb_bus_sub_open(&good, pub, rep, &hub, &err), 0);
 	assert_int_equal(tb_bus_sub_open(&bad, pub, NULL, &stranger, &err), 0);
 	usleep(800000); /* handshakes */
 
-	src.total = 3;
+	f->src.total = 3;
 	size_t work;
-	assert_int_equal(tb_relay_step(r, &work, &err), 0);
+	assert_int_equal(tb_relay_step(f->relay, &work, &err), 0);
 	struct tb_receipt got;
 	for (uint64_t want = 1; want <= 3; want++) {
 		assert_int_equal(tb_bus_sub_recv(good, &got, 3000, &err), 0);
@@ -121,7 +119,7 @@ static void pinned_peer_receives_unpinned_does_not(void **state)
 	tb_bus_sub_close(good);
 	tb_bus_sub_close(bad);
 	tb_bus_close(bus);
-	tb_relay_free(r);
+	fake_relay_close(f);
 }
 
 
@@ -146,59 +144,29 @@ static int tb(char *out, size_t cap, const char *args)
 static void receipts_cli_over_tls(void **state)
 {
 	(void)state;
-	make_cert("relay");
-	make_cert("hub");
-	make_cert("stranger");
-	char relay_pem[128], relay_crt[128], hub_pem[128], hub_crt[128], str_pem[128], store[128];
-	path(relay_pem, sizeof relay_pem, "relay.pem");
-	path(relay_crt, sizeof relay_crt, "relay.crt");
-	path(hub_pem, sizeof hub_pem, "hub.pem");
-	path(hub_crt, sizeof hub_crt, "hub.crt");
-	path(str_pem, sizeof str_pem, "stranger.pem");
-	path(store, sizeof store, "cli.db");
-
+	struct certs c;
 	struct tb_error err;
-	struct tb_relay_config cfg = {.store_path = store};
-	memset(cfg.key, 4, 32);
-	uint8_t pubkey[65], addr[20];
-	char signer[43];
-	assert_int_equal(tb_secp_pubkey(cfg.key, pubkey, &err), 0);
-	tb_eth_address(pubkey, addr);
-	tb_eth_address_checksum(addr, signer);
-	struct tb_relay *r;
-	static struct fake_sink sink;
-	struct fake_source src = {.total = 3, .batch = 8, .unknown_at = -1};
-	assert_int_equal(tb_relay_new(&r, &cfg, &err), 0);
-	assert_int_equal(tb_relay_add_network(r, "src", &fake_source_ops, &src, &err), 0);
-	assert_int_equal(tb_relay_add_network(r, "dst", &fake_sink_ops, &sink, &err), 0);
-	assert_int_equal(tb_relay_add_route(r, "src", "dst", &err), 0);
-	struct tb_relay_hooks h = {.policy = allow_all};
-	tb_relay_set_hooks(r, &h);
+	struct fake_relay *f;
+	struct tb_relay_config cfg = {0};
+	struct fake_source three = {.total = 3, .batch = 8, .unknown_at = -1};
+	char signer[43], store[256];
+	make_certs(&c);
+	assert_int_equal(fake_relay_open(&f, dir, cfg, three, 0), 0);
+	tb_eth_address_checksum(f->addr, signer);
+	snprintf(store, sizeof store, "%s", f->store);
 	size_t work;
-	assert_int_equal(tb_relay_step(r, &work, &err), 0);
-	tb_relay_free(r);
-
+	assert_int_equal(tb_relay_step(f->relay, &work, &err), 0);
+	fake_relay_close(f);
 	char pub[64], rep[64];
-	struct tb_bus *bus = NULL;
-	struct tb_bus_config bc = {.pub_url = pub, .rep_url = rep, .store_path = store,
-	                           .tls = {.cert_key_file = relay_pem, .ca_file = hub_crt}};
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	for (int tries = 0; tries < 20 && !bus; tries++) {
-		int port = 20000 + rand() % 30000;
-		snprintf(pub, sizeof pub, "tls+tcp://127.0.0.1:%d", port);
-		snprintf(rep, sizeof rep, "tls+tcp://127.0.0.1:%d", port + 1);
-		if (tb_bus_open(&bus, &bc, &err) != 0)
-			bus = NULL;
-	}
-	assert_non_null(bus);
+	struct tb_bus *bus = open_tls_bus(store, &c, pub, rep);
 
 	char out[16384], args[1024];
 	snprintf(args, sizeof args, "receipts verify --signer %s --rep %s --tls-cert %s --tls-ca %s "
-	         "--tls-server-name relay", signer, rep, hub_pem, relay_crt);
+	         "--tls-server-name relay", signer, rep, c.hub_pem, c.relay_crt);
 	assert_int_equal(tb(out, sizeof out, args), 0);
 	assert_non_null(strstr(out, "VALID: 3 receipts"));
 	snprintf(args, sizeof args, "receipts list --from 2 --rep %s --tls-cert %s --tls-ca %s",
-	         rep, hub_pem, relay_crt);
+	         rep, c.hub_pem, c.relay_crt);
 	assert_int_equal(tb(out, sizeof out, args), 0);
 	assert_non_null(strstr(out, "2\t"));
 	assert_non_null(strstr(out, "3\t"));
@@ -207,8 +175,8 @@ static void receipts_cli_over_tls(void **state)
 	assert_int_equal(tb(out, sizeof out, args), 2);
 	assert_non_null(strstr(out, "TLS needs a certificate-and-key file and a CA file"));
 	/* a certificate the relay does not pin: no receipts, exit 3 */
-	snprintf(args, sizeof args, "receipts list --rep %s --tls-cert %s --tls-ca %s", rep, str_pem,
-	         relay_crt);
+	snprintf(args, sizeof args, "receipts list --rep %s --tls-cert %s --tls-ca %s", rep, c.str_pem,
+	         c.relay_crt);
 	assert_int_equal(tb(out, sizeof out, args), 3);
 	assert_null(strstr(out, "\"seq\""));
 	assert_null(strstr(out, "1\t"));

@@ -112,17 +112,7 @@ static void mistakes_are_named(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(TB_ERR(&r), "no dead letter with id 999999"));
 	tb_run_fini(&r);
-	TB_RUN(&r, "dead-letters", "redrive", "-s", store);
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(TB_ERR(&r), "exactly one of --id N and --all"));
-	tb_run_fini(&r);
-	TB_RUN(&r, "dead-letters", "list");
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(TB_ERR(&r), "-s STORE is required"));
-	tb_run_fini(&r);
-	TB_RUN(&r, "dead-letters", "purge", "-s", store);
-	assert_int_equal(r.status, 2);
-	tb_run_fini(&r);
+	/* usage mistakes without a store: tests/cli-cases/dead-letters-*.case */
 }
 
 

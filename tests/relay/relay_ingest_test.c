@@ -20,91 +20,36 @@
 #include <unistd.h>
 
 #include "crypto/secp256k1.h"
-#include "fake_adapters.h"
+#include "fake_relay.h"
 #include "relay.h"
 #include "runcli.h"
 #include "sharing.h"
 #include "tmpdir.h"
 
 static char dir[64];
-static int seq_no;
-
-struct fixture {
-	struct tb_relay *relay;
-	struct fake_source src;
-	struct fake_sink sink;
-	uint8_t addr[20];
-	char store[128];
-	char *logbuf;
-	size_t loglen;
-	FILE *logf;
-	struct tb_log log;
-};
-
-static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
-                     struct tb_error *err)
-{
-	(void)ctx, (void)dest, (void)err;
-	*out = tb_json_clone(rec);
-	return *out ? 0 : TB_ENOMEM;
-}
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	struct tb_error err;
-	f->logf = open_memstream(&f->logbuf, &f->loglen);
-	tb_log_init(&f->log, f->logf, "relay", TB_LOG_INFO, TB_LOG_TEXT);
 	struct tb_relay_config cfg = {.retry = {.max_attempts = 3, .base_ms = 100, .max_ms = 1000},
-	                              .lease_ms = 1000, .log = &f->log,
-	                              .log_every_ms = 3600000};
-	snprintf(f->store, sizeof f->store, "%s/r%d.db", dir, seq_no++);
-	cfg.store_path = f->store;
-	memset(cfg.key, 7, 32);
-	uint8_t pub[65];
-	tb_secp_pubkey(cfg.key, pub, NULL);
-	tb_eth_address(pub, f->addr);
-	f->src = (struct fake_source){.total = 20, .batch = 6, .unknown_at = -1};
-	if (tb_relay_new(&f->relay, &cfg, &err) || tb_relay_add_network(f->relay, "src",
-	    &fake_source_ops, &f->src, &err) || tb_relay_add_network(f->relay, "dst",
-	    &fake_sink_ops, &f->sink, &err) || tb_relay_add_route(f->relay, "src", "dst", &err)) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	struct tb_relay_hooks h = {.policy = allow_all};
-	tb_relay_set_hooks(f->relay, &h);
-	*state = f;
-	return 0;
+	                              .lease_ms = 1000, .log_every_ms = 3600000};
+	struct fake_source src = {.total = 20, .batch = 6, .unknown_at = -1};
+	return fake_relay_open((struct fake_relay **)state, dir, cfg, src, 1);
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	tb_relay_free(f->relay);
-	fclose(f->logf);
-	free(f->logbuf);
-	free(f);
+	fake_relay_close(*state);
 	return 0;
 }
 
-/* How many log lines so far contain text. */
-static int log_count(struct fixture *f, const char *text)
-{
-	fflush(f->logf);
-	int n = 0;
-	for (const char *p = f->logbuf; p && (p = strstr(p, text)) != NULL; p += strlen(text))
-		n++;
-	return n;
-}
-
-static int step(struct fixture *f)
+static int step(struct fake_relay *f)
 {
 	struct tb_error err;
 	size_t work;
 	return tb_relay_step(f->relay, &work, &err);
 }
 
-static void run_until_idle(struct fixture *f)
+static void run_until_idle(struct fake_relay *f)
 {
 	struct tb_error err;
 	size_t work;
@@ -119,7 +64,7 @@ static void run_until_idle(struct fixture *f)
 	fail_msg("relay did not become idle in 2000 steps");
 }
 
-static int metric_has(struct fixture *f, const char *line)
+static int metric_has(struct fake_relay *f, const char *line)
 {
 	struct tb_buf b;
 	struct tb_error err;
@@ -132,39 +77,39 @@ static int metric_has(struct fixture *f, const char *line)
 
 static void source_stall_logged_once_and_lag_shown(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	f->src.unknown_at = 3;
 	f->src.unknown_left = 1000;
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(step(f), 0); /* a retry, not an error of the step */
-	assert_int_equal(log_count(f, "ingest stalled"), 1);
-	assert_int_equal(log_count(f, "network=src"), 1);
-	assert_int_equal(log_count(f, "0xfeed:3: verification UNKNOWN: source node unreachable"), 1);
+	assert_int_equal(fake_relay_log_count(f, "ingest stalled"), 1);
+	assert_int_equal(fake_relay_log_count(f, "network=src"), 1);
+	assert_int_equal(fake_relay_log_count(f, "0xfeed:3: verification UNKNOWN: source node unreachable"), 1);
 	/* nothing reached the outbox, but the source shows what waits there */
 	assert_true(metric_has(f, "tradebridge_outbox_depth 0\n"));
 	assert_true(metric_has(f, "tradebridge_source_lag{network=\"src\"} 20\n"));
 	assert_true(metric_has(f, "tradebridge_ingest_errors_total{network=\"src\"} 5\n"));
 	f->src.unknown_left = 0;
 	run_until_idle(f);
-	assert_int_equal(log_count(f, "ingest resumed"), 1);
+	assert_int_equal(fake_relay_log_count(f, "ingest resumed"), 1);
 	assert_int_equal(f->sink.nkeys, 20);
 	assert_true(metric_has(f, "tradebridge_source_lag{network=\"src\"} 0\n"));
 }
 
 static void delivery_outage_logged_once(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	f->sink.down = 1;
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(step(f), 0); /* each step ingests a batch; its delivery fails */
 	assert_true(f->sink.submits >= 12);
-	assert_int_equal(log_count(f, "delivery failing"), 1);
-	assert_int_equal(log_count(f, "network=dst cause=\"sink: connection refused\""), 1);
+	assert_int_equal(fake_relay_log_count(f, "delivery failing"), 1);
+	assert_int_equal(fake_relay_log_count(f, "network=dst cause=\"sink: connection refused\""), 1);
 	f->sink.down = 0;
 	assert_int_equal(tb_relay_deliver(f->relay, tb_relay_now_ms() + 600000, &(size_t){0},
 	                                  &(struct tb_error){0}), 0);
 	assert_true(f->sink.nkeys > 0);
-	assert_int_equal(log_count(f, "delivery resumed"), 1);
+	assert_int_equal(fake_relay_log_count(f, "delivery resumed"), 1);
 }
 
 /* Every record of the source is a new version of one certificate. */
@@ -178,7 +123,7 @@ static int one_key(void *ctx, const char *network, const struct tb_native *in,
 
 static void version_limit_keeps_invalid_never_blocks(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_sharing sh;
 	struct tb_error err;
 	struct tb_json *doc = NULL;
@@ -186,7 +131,7 @@ static void version_limit_keeps_invalid_never_blocks(void **state)
 	assert_int_equal(tb_json_parse(conf, strlen(conf), NULL, &doc, &err), 0);
 	assert_int_equal(tb_sharing_load(&sh, doc, "test.json", 0, &err), 0);
 	sh.store = tb_relay_store(f->relay);
-	struct tb_relay_hooks h = {.ctx = &sh, .translate = one_key, .policy = allow_all};
+	struct tb_relay_hooks h = {.ctx = &sh, .translate = one_key, .policy = fake_allow_all};
 	tb_relay_set_hooks(f->relay, &h);
 	f->src.total = TB_SHARING_MAX_HISTORY + 3;
 	f->src.batch = 100;
@@ -211,7 +156,7 @@ static void version_limit_keeps_invalid_never_blocks(void **state)
 
 static void full_store_logged_not_ready_then_heals(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	f->src.total = 6;
 	run_until_idle(f);
 	assert_null(tb_relay_not_ready(f->relay));
@@ -234,11 +179,11 @@ static void full_store_logged_not_ready_then_heals(void **state)
 	assert_non_null(tb_relay_not_ready(f->relay));
 	assert_true(metric_has(f, "tradebridge_store_ok 0\n"));
 	assert_false(metric_has(f, "tradebridge_store_errors_total 0\n"));
-	assert_int_equal(log_count(f, "store cannot be written"), 1);
+	assert_int_equal(fake_relay_log_count(f, "store cannot be written"), 1);
 	run_until_idle(f); /* the fault cleared: no restart */
 	assert_null(tb_relay_not_ready(f->relay));
 	assert_true(metric_has(f, "tradebridge_store_ok 1\n"));
-	assert_int_equal(log_count(f, "store writable again"), 1);
+	assert_int_equal(fake_relay_log_count(f, "store writable again"), 1);
 	assert_int_equal(f->sink.nkeys, 12);
 }
 
@@ -261,7 +206,7 @@ static int count_status(void *ctx, const struct tb_receipt *r, const char *json)
 	return 0;
 }
 
-static void count_statuses(struct fixture *f, struct statuses *s)
+static void count_statuses(struct fake_relay *f, struct statuses *s)
 {
 	struct tb_error err;
 	struct tb_store *st = tb_relay_store(f->relay);
@@ -279,7 +224,7 @@ static int collect(void *ctx, const struct tb_receipt *r, const char *json)
 
 static void rewritten_history_retracted_then_reset(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	struct tb_store *st = tb_relay_store(f->relay);
 	struct tb_sharing sh;
@@ -289,7 +234,7 @@ static void rewritten_history_retracted_then_reset(void **state)
 	assert_int_equal(tb_sharing_load(&sh, doc, "test.json", 0, &err), 0);
 	sh.store = st; /* versions per key, as tradebridge run has them */
 	struct tb_relay_hooks h = {.ctx = &sh, .translate = tb_sharing_translate,
-	                           .policy = allow_all};
+	                           .policy = fake_allow_all};
 	tb_relay_set_hooks(f->relay, &h);
 	f->src.total = 12;
 	f->src.batch = 4;
@@ -302,14 +247,14 @@ static void rewritten_history_retracted_then_reset(void **state)
 	f->src.generation = 1;
 	f->src.fork_at = 6;
 	assert_int_equal(step(f), TB_EREORG);
-	assert_int_equal(log_count(f, "re-org deeper than the confirmation depth"), 1);
-	assert_int_equal(log_count(f, "position 16 was generation 0, is now generation 1"), 2);
-	assert_int_equal(log_count(f, "common_ancestor=4"), 1);
-	assert_int_equal(log_count(f, "depth=12"), 1);
-	assert_int_equal(log_count(f, "records_retracted=12"), 1);   /* 4..15 */
-	assert_int_equal(log_count(f, "retraction_receipts=8"), 1);  /* 4..11 were delivered */
-	assert_int_equal(log_count(f, "pending_retired=4"), 1);      /* 12..15 were not */
-	assert_int_equal(log_count(f, "tradebridge cursor reset src --to 4"), 2); /* and the stall */
+	assert_int_equal(fake_relay_log_count(f, "re-org deeper than the confirmation depth"), 1);
+	assert_int_equal(fake_relay_log_count(f, "position 16 was generation 0, is now generation 1"), 2);
+	assert_int_equal(fake_relay_log_count(f, "common_ancestor=4"), 1);
+	assert_int_equal(fake_relay_log_count(f, "depth=12"), 1);
+	assert_int_equal(fake_relay_log_count(f, "records_retracted=12"), 1);   /* 4..15 */
+	assert_int_equal(fake_relay_log_count(f, "retraction_receipts=8"), 1);  /* 4..11 were delivered */
+	assert_int_equal(fake_relay_log_count(f, "pending_retired=4"), 1);      /* 12..15 were not */
+	assert_int_equal(fake_relay_log_count(f, "tradebridge cursor reset src --to 4"), 2); /* and the stall */
 	struct statuses s;
 	count_statuses(f, &s);
 	assert_int_equal(s.confirmed, 12);
@@ -322,8 +267,8 @@ static void rewritten_history_retracted_then_reset(void **state)
 	/* ingest holds, the stall stays visible, nothing is marked twice */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(step(f), TB_EREORG);
-	assert_int_equal(log_count(f, "re-org deeper than the confirmation depth"), 1);
-	assert_int_equal(log_count(f, "ingest stopped by a re-org"), 1);
+	assert_int_equal(fake_relay_log_count(f, "re-org deeper than the confirmation depth"), 1);
+	assert_int_equal(fake_relay_log_count(f, "ingest stopped by a re-org"), 1);
 	long sunk = f->sink.nkeys;
 	/* the operator moves the cursor back with the relay running */
 	struct tb_run r;
@@ -338,7 +283,7 @@ static void rewritten_history_retracted_then_reset(void **state)
 	struct tb_cursor c;
 	assert_int_equal(st->ops->cursor_get(st->state, "src", &c, &err), 0);
 	assert_string_equal(c.value, "16:g1");
-	assert_int_equal(log_count(f, "ingest resumed"), 1);
+	assert_int_equal(fake_relay_log_count(f, "ingest resumed"), 1);
 	/* moving back over records already taken (and not retracted) takes none twice */
 	TB_RUN(&r, "cursor", "reset", "-s", f->store, "src", "--to", "8:g1");
 	assert_int_equal(r.status, 0);
@@ -355,7 +300,7 @@ static void rewritten_history_retracted_then_reset(void **state)
 
 static void rewritten_history_resumes_by_itself_when_allowed(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	tb_relay_free(f->relay);
 	struct tb_relay_config cfg = {.store_path = f->store, .log = &f->log, .reorg_auto = 1};
@@ -364,7 +309,7 @@ static void rewritten_history_resumes_by_itself_when_allowed(void **state)
 	assert_int_equal(tb_relay_add_network(f->relay, "src", &fake_source_ops, &f->src, &err), 0);
 	assert_int_equal(tb_relay_add_network(f->relay, "dst", &fake_sink_ops, &f->sink, &err), 0);
 	assert_int_equal(tb_relay_add_route(f->relay, "src", "dst", &err), 0);
-	struct tb_relay_hooks h = {.policy = allow_all};
+	struct tb_relay_hooks h = {.policy = fake_allow_all};
 	tb_relay_set_hooks(f->relay, &h);
 	f->src.total = 12;
 	f->src.batch = 4;
@@ -373,8 +318,8 @@ static void rewritten_history_resumes_by_itself_when_allowed(void **state)
 	f->src.fork_at = 8;
 	run_until_idle(f); /* the step that finds the re-org moves the cursor back */
 	run_until_idle(f);
-	assert_int_equal(log_count(f, "resuming from the common ancestor"), 1);
-	assert_int_equal(log_count(f, "retraction_receipts=4"), 1);
+	assert_int_equal(fake_relay_log_count(f, "resuming from the common ancestor"), 1);
+	assert_int_equal(fake_relay_log_count(f, "retraction_receipts=4"), 1);
 	if (f->sink.nkeys != 16)
 		fail_msg("log:\n%s", f->logbuf);
 	assert_int_equal(f->sink.nkeys, 16); /* 0..11, then 8..11 of the new history */
@@ -382,7 +327,7 @@ static void rewritten_history_resumes_by_itself_when_allowed(void **state)
 
 /* Reopen the relay on the same store with the route to dst present or not (as a
  * SIGHUP with another configuration does). */
-static void reopen(struct fixture *f, struct tb_sharing *sh, struct fake_sink *other, int route)
+static void reopen(struct fake_relay *f, struct tb_sharing *sh, struct fake_sink *other, int route)
 {
 	struct tb_error err;
 	tb_relay_free(f->relay);
@@ -401,7 +346,7 @@ static void reopen(struct fixture *f, struct tb_sharing *sh, struct fake_sink *o
 
 static void restored_route_backfilled(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	struct tb_sharing sh;
 	struct tb_json *doc = NULL;

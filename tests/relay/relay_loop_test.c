@@ -13,34 +13,17 @@
 #include <unistd.h>
 
 #include "crypto/secp256k1.h"
-#include "fake_adapters.h"
+#include "fake_relay.h"
 #include "relay.h"
 #include "tmpdir.h"
 
 static char dir[64];
-static int seq_no;
-
-struct fixture {
-	struct tb_relay *relay;
-	struct fake_source src;
-	struct fake_sink sink;
-	uint8_t addr[20];
-	char store[128];
-};
-
-static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
-                     struct tb_error *err)
-{
-	(void)ctx, (void)dest, (void)err;
-	*out = tb_json_clone(rec);
-	return *out ? 0 : TB_ENOMEM;
-}
 
 /* Drops data.secret: a dropped field must never reach the destination. */
 static int drop_secret(void *ctx, const char *dest, const struct tb_json *rec,
                        struct tb_json **out, struct tb_error *err)
 {
-	int rc = allow_all(ctx, dest, rec, out, err);
+	int rc = fake_allow_all(ctx, dest, rec, out, err);
 	if (rc == 0)
 		tb_json_object_remove(tb_json_get(*out, "data"), "secret");
 	return rc;
@@ -48,38 +31,19 @@ static int drop_secret(void *ctx, const char *dest, const struct tb_json *rec,
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	struct tb_error err;
 	struct tb_relay_config cfg = {.retry = {.max_attempts = 3, .base_ms = 100, .max_ms = 1000},
 	                              .lease_ms = 1000};
-	snprintf(f->store, sizeof f->store, "%s/r%d.db", dir, seq_no++);
-	cfg.store_path = f->store;
-	memset(cfg.key, 7, 32);
-	uint8_t pub[65];
-	tb_secp_pubkey(cfg.key, pub, NULL);
-	tb_eth_address(pub, f->addr);
-	f->src = (struct fake_source){.total = 20, .batch = 6, .invalid_every = 5, .unknown_at = -1};
-	if (tb_relay_new(&f->relay, &cfg, &err) || tb_relay_add_network(f->relay, "src",
-	    &fake_source_ops, &f->src, &err) || tb_relay_add_network(f->relay, "dst",
-	    &fake_sink_ops, &f->sink, &err) || tb_relay_add_route(f->relay, "src", "dst", &err)) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	struct tb_relay_hooks h = {.policy = allow_all};
-	tb_relay_set_hooks(f->relay, &h);
-	*state = f;
-	return 0;
+	struct fake_source src = {.total = 20, .batch = 6, .invalid_every = 5, .unknown_at = -1};
+	return fake_relay_open((struct fake_relay **)state, dir, cfg, src, 0);
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	tb_relay_free(f->relay);
-	free(f);
+	fake_relay_close(*state);
 	return 0;
 }
 
-static void run_until_idle(struct fixture *f)
+static void run_until_idle(struct fake_relay *f)
 {
 	struct tb_error err;
 	size_t work;
@@ -106,7 +70,7 @@ static int collect(void *ctx, const struct tb_receipt *r, const char *json)
 	return 0;
 }
 
-static void check_chain(struct fixture *f, size_t want)
+static void check_chain(struct fake_relay *f, size_t want)
 {
 	struct chain c = {.n = 0};
 	struct tb_error err;
@@ -124,7 +88,7 @@ static void check_chain(struct fixture *f, size_t want)
 
 static void valid_delivered_once_invalid_kept(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	run_until_idle(f);
 	/* 20 records, 4 INVALID (n = 4, 9, 14, 19) */
@@ -163,7 +127,7 @@ static void valid_delivered_once_invalid_kept(void **state)
 
 static void unknown_holds_cursor(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	size_t taken;
 	f->src.unknown_at = 2;
@@ -186,7 +150,7 @@ static void unknown_holds_cursor(void **state)
 
 static void default_deny_and_dropped_field(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_relay_hooks none = {0};
 	tb_relay_set_hooks(f->relay, &none);
 	f->src.total = 3;
@@ -221,9 +185,9 @@ static int picky_translate(void *ctx, const char *network, const struct tb_nativ
 
 static void invalid_translation_kept_never_routed(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
-	struct tb_relay_hooks h = {.translate = picky_translate, .policy = allow_all};
+	struct tb_relay_hooks h = {.translate = picky_translate, .policy = fake_allow_all};
 	tb_relay_set_hooks(f->relay, &h);
 	f->src.total = 3;
 	f->src.invalid_every = 0;
@@ -249,7 +213,7 @@ static void invalid_translation_kept_never_routed(void **state)
 	assert_true(found);
 }
 
-static size_t deliver_at(struct fixture *f, int64_t now)
+static size_t deliver_at(struct fake_relay *f, int64_t now)
 {
 	struct tb_error err;
 	size_t n;
@@ -259,7 +223,7 @@ static size_t deliver_at(struct fixture *f, int64_t now)
 
 static void outage_backoff_dead_letter_redrive(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	size_t taken;
 	f->src.total = 2;
@@ -308,7 +272,7 @@ static void outage_backoff_dead_letter_redrive(void **state)
 
 static void permanent_rejection_is_dead_at_once(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	size_t taken;
 	f->src.total = 1;
@@ -322,7 +286,7 @@ static void permanent_rejection_is_dead_at_once(void **state)
 
 static void pending_confirmation_is_confirmed_not_resubmitted(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	size_t taken;
 	f->src.total = 1;
@@ -345,7 +309,7 @@ static void pending_confirmation_is_confirmed_not_resubmitted(void **state)
 
 static void backpressure_at_high_water(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	struct tb_relay_config cfg = {.outbox_high_water = 6, .store_path = NULL};
 	char path[160];
@@ -358,7 +322,7 @@ static void backpressure_at_high_water(void **state)
 	assert_int_equal(tb_relay_add_network(r, "src", &fake_source_ops, &f->src, &err), 0);
 	assert_int_equal(tb_relay_add_network(r, "dst", &fake_sink_ops, &f->sink, &err), 0);
 	assert_int_equal(tb_relay_add_route(r, "src", "dst", &err), 0);
-	struct tb_relay_hooks h = {.policy = allow_all};
+	struct tb_relay_hooks h = {.policy = fake_allow_all};
 	tb_relay_set_hooks(r, &h);
 	size_t taken;
 	assert_int_equal(tb_relay_ingest(r, "src", &taken, &err), 0);
@@ -384,7 +348,7 @@ static void backpressure_at_high_water(void **state)
 
 static void failing_source_does_not_stop_delivery(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	size_t taken, work;
 	f->src.total = 3;
@@ -399,7 +363,7 @@ static void failing_source_does_not_stop_delivery(void **state)
 
 /* A record of key `key` stored directly, with an outbox row for dest (ids follow
  * insertion order in a fresh store). */
-static void add_row(struct fixture *f, const char *key, int n, const char *dest)
+static void add_row(struct fake_relay *f, const char *key, int n, const char *dest)
 {
 	struct tb_store *st = tb_relay_store(f->relay);
 	struct tb_store_record rec;
@@ -424,7 +388,7 @@ static void add_row(struct fixture *f, const char *key, int n, const char *dest)
  * key is not held up; then 1 and 2 go, in that order. */
 static void versions_of_a_key_in_order(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_store *st = tb_relay_store(f->relay);
 	struct tb_error err;
 	struct tb_retry_policy slow = {.max_attempts = 5, .base_ms = 60000, .max_ms = 60000};
@@ -452,7 +416,7 @@ static void versions_of_a_key_in_order(void **state)
  * other rows of the round are delivered. */
 static void row_for_removed_network_is_dead_letter(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_store *st = tb_relay_store(f->relay);
 	struct tb_error err;
 	struct tb_outbox_row rows[4];
@@ -482,7 +446,7 @@ static double metric(const char *text, const char *name)
  * takes 300 ms to answer. */
 static void latency_against_an_outside_clock(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	size_t taken = 0, done = 0;
 	f->src.total = 1;
@@ -510,7 +474,7 @@ static void latency_against_an_outside_clock(void **state)
  * cause) and the age of its oldest pending row is shown. */
 static void unavailable_destination_is_logged(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	struct tb_log log;
 	char line[1024];
@@ -554,7 +518,7 @@ static void unavailable_destination_is_logged(void **state)
 
 static void routes_refer_to_networks(void **state)
 {
-	struct fixture *f = *state;
+	struct fake_relay *f = *state;
 	struct tb_error err;
 	assert_int_equal(tb_relay_add_route(f->relay, "src", "nowhere", &err), TB_ECONFIG);
 	assert_non_null(strstr(err.msg, "nowhere"));

@@ -32,6 +32,7 @@
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "relay.h"
+#include "runcli.h"
 #include "tmpdir.h"
 
 #define TOKEN "run-test-admin-token-0123456789"
@@ -82,12 +83,16 @@ static int wait_exit(pid_t pid, int seconds)
 static int log_has(const char *text)
 {
 	char p[160];
-	struct tb_buf b;
 	snprintf(p, sizeof p, "%s/err.log", dir);
-	tb_buf_init(&b, 1 << 20);
-	int found = tb_buf_read_file(&b, p, NULL) == 0 && b.data && strstr((char *)b.data, text);
-	tb_buf_fini(&b);
-	return found;
+	return tb_file_has(p, text);
+}
+
+/* Wait (bounded, scaled by TB_TEST_SLOW) for the relay to log text. */
+static int wait_log(const char *text, int seconds)
+{
+	char p[160];
+	snprintf(p, sizeof p, "%s/err.log", dir);
+	return tb_wait_file_has(p, text, seconds);
 }
 
 static long http_get(int port, const char *path, const char *token)
@@ -161,13 +166,7 @@ static void serves_reloads_and_stops(void **state)
 	tb_bus_sub_close(sub);
 
 	kill(pid, SIGHUP);
-	int reloaded = 0;
-	for (int i = 0; i < 100 && !reloaded; i++) {
-		reloaded = log_has("configuration reloaded");
-		if (!reloaded)
-			usleep(50000);
-	}
-	assert_true(reloaded);
+	assert_true(wait_log("configuration reloaded", 5));
 	up = 0;
 	for (int i = 0; i < 50 && !up; i++) {
 		up = http_get(port, "/metrics", TOKEN) == 200;
@@ -196,12 +195,7 @@ static void warns_about_readable_store(void **state)
 	assert_int_equal(chmod(p, 0644), 0);
 	snprintf(extra, sizeof extra, "--admin 127.0.0.1:%d", 20000 + rand() % 30000);
 	pid_t pid = start("relay.json", extra);
-	int running = 0;
-	for (int i = 0; i < 300 && !running; i++) {
-		running = log_has("relay running");
-		if (!running)
-			usleep(100000);
-	}
+	int running = wait_log("relay running", 30);
 	kill(pid, SIGTERM);
 	assert_int_equal(wait_exit(pid, 30), 0);
 	assert_true(running);
@@ -209,15 +203,6 @@ static void warns_about_readable_store(void **state)
 	assert_true(log_has("chmod 600"));
 }
 
-static int wait_log(const char *text, int seconds)
-{
-	for (int i = 0; i < seconds * 20; i++) {
-		if (log_has(text))
-			return 1;
-		usleep(50000);
-	}
-	return 0;
-}
 
 /* A SIGHUP with a configuration that does not open keeps the running one. */
 static void broken_reload_keeps_running(void **state)

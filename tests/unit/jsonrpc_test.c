@@ -1,5 +1,5 @@
-/* JSON-RPC client against a one-thread HTTP server run by the test on 127.0.0.1
- * (ephemeral port, bounded waits): results, error objects, batches matched by id in
+/* JSON-RPC client against the scripted fake peer (tests/unit/fakepeer.h) on
+ * 127.0.0.1: results, error objects, batches matched by id in
  * any order, failover past a dead endpoint, and "no endpoint answered" being
  * TB_EUNAVAIL (never a result) for refused connections, HTML and wrong ids. */
 #include <setjmp.h>
@@ -7,153 +7,42 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "fakepeer.h"
 #include "lib/jsonrpc.h"
-
-#define REQ_MAX 65536
-
-/* The server answers every request with answer, where "%ID%" becomes the first id
- * of the request, and keeps the last request body. */
-struct server {
-	int lfd, port;
-	pthread_t th;
-	atomic_int stop, requests;
-	pthread_mutex_t mu;
-	char answer[4096];
-	long status;
-	char last[REQ_MAX];
-};
-
-static long first_id(const char *body)
-{
-	const char *p = strstr(body, "\"id\":");
-	return p ? strtol(p + 5, NULL, 10) : 0;
-}
-
-static void serve_one(struct server *s, int fd)
-{
-	char buf[REQ_MAX];
-	size_t len = 0;
-	char *end = NULL;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	for (int waits = 0; waits < 250 && !atomic_load(&s->stop); waits++) {
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-		if (r <= 0)
-			return;
-		len += (size_t)r;
-		buf[len] = 0;
-		end = strstr(buf, "\r\n\r\n");
-		const char *cl = strstr(buf, "Content-Length:");
-		if (!cl)
-			cl = strstr(buf, "content-length:");
-		if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15))
-			break;
-		if (len >= sizeof(buf) - 1)
-			return;
-	}
-	if (!end)
-		return;
-	pthread_mutex_lock(&s->mu);
-	snprintf(s->last, sizeof(s->last), "%s", end + 4);
-	char body[8192], id[32];
-	snprintf(id, sizeof(id), "%ld", first_id(end + 4));
-	const char *a = s->answer, *m;
-	size_t o = 0;
-	while ((m = strstr(a, "%ID%")) && o < sizeof(body) - 64) {
-		o += (size_t)snprintf(body + o, sizeof(body) - o, "%.*s%s", (int)(m - a), a, id);
-		a = m + 4;
-	}
-	snprintf(body + o, sizeof(body) - o, "%s", a);
-	long status = s->status;
-	pthread_mutex_unlock(&s->mu);
-	char head[256];
-	int hn = snprintf(head, sizeof(head),
-	                  "HTTP/1.1 %ld X\r\nContent-Type: application/json\r\n"
-	                  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	                  status, strlen(body));
-	send(fd, head, (size_t)hn, MSG_NOSIGNAL);
-	send(fd, body, strlen(body), MSG_NOSIGNAL);
-	atomic_fetch_add(&s->requests, 1);
-}
-
-static void *server_main(void *arg)
-{
-	struct server *s = arg;
-	struct pollfd p = {.fd = s->lfd, .events = POLLIN};
-	for (int waits = 0; waits < 1500 && !atomic_load(&s->stop); waits++) { /* <= 30 s */
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		int fd = accept(s->lfd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		serve_one(s, fd);
-		close(fd);
-	}
-	return NULL;
-}
-
-static int listen_port(int *fd_out)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	*fd_out = fd;
-	return ntohs(a.sin_port);
-}
 
 static int setup(void **state)
 {
-	struct server *s = calloc(1, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
-	s->status = 200;
-	s->port = listen_port(&s->lfd);
-	pthread_create(&s->th, NULL, server_main, s);
-	*state = s;
+	*state = tb_fakepeer_start(NULL, 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct server *s = *state;
-	atomic_store(&s->stop, 1);
-	pthread_join(s->th, NULL);
-	close(s->lfd);
-	pthread_mutex_destroy(&s->mu);
-	free(s);
+	tb_fakepeer_stop(*state);
 	return 0;
 }
 
-static void set_answer(struct server *s, long status, const char *a)
+/* Every request gets answer with status; "%ID%" becomes the request's first id. */
+static void set_answer(struct tb_fakepeer *s, int status, const char *answer)
 {
-	pthread_mutex_lock(&s->mu);
-	s->status = status;
-	snprintf(s->answer, sizeof(s->answer), "%s", a);
-	pthread_mutex_unlock(&s->mu);
+	const struct tb_fake_rule r = {.status = status, .body = answer};
+	tb_fakepeer_script(s, &r, 1);
 }
 
-/* A port nothing listens on: bound, then closed. */
-static int dead_port(void)
+/* The last request the peer received, kept for the test's asserts. */
+static char last[65536];
+
+static const char *last_request(struct tb_fakepeer *s)
 {
-	int fd;
-	int port = listen_port(&fd);
-	close(fd);
-	return port;
+	char *b = tb_fakepeer_body(s, -1);
+	assert_non_null(b);
+	snprintf(last, sizeof(last), "%s", b);
+	free(b);
+	return last;
 }
 
 static struct tb_jsonrpc *client(int port_a, int port_b)
@@ -172,9 +61,9 @@ static struct tb_jsonrpc *client(int port_a, int port_b)
 
 static void test_result(void **state)
 {
-	struct server *s = *state;
+	struct tb_fakepeer *s = *state;
 	set_answer(s, 200, "{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":\"0x1a\"}");
-	struct tb_jsonrpc *c = client(s->port, 0);
+	struct tb_jsonrpc *c = client(tb_fakepeer_port(s), 0);
 	struct tb_json *r = NULL;
 	struct tb_error e = {0};
 	assert_int_equal(tb_jsonrpc_call(c, "eth_blockNumber", NULL, &r, NULL, &e), 0);
@@ -183,9 +72,9 @@ static void test_result(void **state)
 	assert_int_equal(v, 26);
 	tb_json_free(r);
 	/* the request is JSON-RPC 2.0 with our method and params */
-	assert_non_null(strstr(s->last, "\"jsonrpc\":\"2.0\""));
-	assert_non_null(strstr(s->last, "\"method\":\"eth_blockNumber\""));
-	assert_non_null(strstr(s->last, "\"params\":[]"));
+	assert_non_null(strstr(last_request(s), "\"jsonrpc\":\"2.0\""));
+	assert_non_null(strstr(last_request(s), "\"method\":\"eth_blockNumber\""));
+	assert_non_null(strstr(last_request(s), "\"params\":[]"));
 	/* params that are not an array are refused before sending */
 	assert_int_equal(tb_jsonrpc_call(c, "x", "{}", &r, NULL, &e), TB_EINVAL);
 	tb_jsonrpc_free(c);
@@ -193,13 +82,13 @@ static void test_result(void **state)
 
 static void test_fault(void **state)
 {
-	struct server *s = *state;
+	struct tb_fakepeer *s = *state;
 	/* geth answers reverts with HTTP 200; some proxies use 500: both are faults */
 	const long statuses[2] = {200, 500};
 	for (int i = 0; i < 2; i++) {
 		set_answer(s, statuses[i], "{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"error\":{\"code\":-32000,"
 		                           "\"message\":\"nonce too low\"}}");
-		struct tb_jsonrpc *c = client(s->port, 0);
+		struct tb_jsonrpc *c = client(tb_fakepeer_port(s), 0);
 		struct tb_json *r = NULL;
 		struct tb_jsonrpc_fault f;
 		struct tb_error e = {0};
@@ -215,17 +104,17 @@ static void test_fault(void **state)
 
 static void test_unavailable(void **state)
 {
-	struct server *s = *state;
+	struct tb_fakepeer *s = *state;
 	struct tb_json *r = NULL;
 	struct tb_error e = {0};
 	/* refused */
-	struct tb_jsonrpc *c = client(dead_port(), 0);
+	struct tb_jsonrpc *c = client(tb_fakepeer_dead_port(), 0);
 	assert_int_equal(tb_jsonrpc_call(c, "eth_chainId", NULL, &r, NULL, &e), TB_EUNAVAIL);
 	assert_null(r);
 	tb_jsonrpc_free(c);
 	/* an HTML error page from a proxy */
 	set_answer(s, 502, "<html>bad gateway</html>");
-	c = client(s->port, 0);
+	c = client(tb_fakepeer_port(s), 0);
 	assert_int_equal(tb_jsonrpc_call(c, "eth_chainId", NULL, &r, NULL, &e), TB_EUNAVAIL);
 	/* an answer to another request id is never taken as ours */
 	set_answer(s, 200, "{\"jsonrpc\":\"2.0\",\"id\":999999,\"result\":\"0x1\"}");
@@ -245,30 +134,30 @@ static void test_unavailable(void **state)
 
 static void test_failover(void **state)
 {
-	struct server *s = *state;
+	struct tb_fakepeer *s = *state;
 	set_answer(s, 200, "{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":\"0x539\"}");
-	struct tb_jsonrpc *c = client(dead_port(), s->port);
+	struct tb_jsonrpc *c = client(tb_fakepeer_dead_port(), tb_fakepeer_port(s));
 	struct tb_json *r = NULL;
 	struct tb_error e = {0};
 	assert_int_equal(tb_jsonrpc_call(c, "eth_chainId", NULL, &r, NULL, &e), 0);
 	assert_string_equal(tb_json_string(r), "0x539");
 	tb_json_free(r);
 	char want[64];
-	snprintf(want, sizeof(want), "http://127.0.0.1:%d/", s->port);
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/", tb_fakepeer_port(s));
 	assert_string_equal(tb_jsonrpc_endpoint(c), want);
 	tb_jsonrpc_free(c);
 }
 
 static void test_batch(void **state)
 {
-	struct server *s = *state;
+	struct tb_fakepeer *s = *state;
 	/* answers out of order, one of them a fault; ids are the request's first id + k,
 	 * and the client numbers from 1, so the first batch is ids 1..3 */
 	set_answer(s, 200, "[{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"c\"},"
 	                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"a\"},"
 	                   "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32601,"
 	                   "\"message\":\"method not found\"}}]");
-	struct tb_jsonrpc *c = client(s->port, 0);
+	struct tb_jsonrpc *c = client(tb_fakepeer_port(s), 0);
 	struct tb_jsonrpc_call calls[3] = {{.method = "a"}, {.method = "b"}, {.method = "c"}};
 	struct tb_error e = {0};
 	assert_int_equal(tb_jsonrpc_batch(c, calls, 3, &e), 0);
@@ -277,7 +166,7 @@ static void test_batch(void **state)
 	assert_int_equal(calls[1].fault.code, -32601);
 	assert_string_equal(tb_json_string(calls[2].result), "c");
 	tb_jsonrpc_calls_fini(calls, 3);
-	assert_non_null(strstr(s->last, "[{"));
+	assert_non_null(strstr(last_request(s), "[{"));
 	/* a batch with a missing answer is not taken: ids now 4..6, answer has 4 only */
 	set_answer(s, 200, "[{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":\"a\"}]");
 	assert_int_equal(tb_jsonrpc_batch(c, calls, 3, &e), TB_EUNAVAIL);

@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,4 +80,31 @@ void tb_run_fini(struct tb_run *r)
 {
 	tb_buf_fini(&r->out);
 	tb_buf_fini(&r->err);
+}
+
+long tb_test_slow(void)
+{
+	const char *s = getenv("TB_TEST_SLOW");
+	long f = s ? strtol(s, NULL, 10) : 1;
+	return f >= 1 && f <= 100 ? f : 1;
+}
+
+int tb_file_has(const char *path, const char *text)
+{
+	struct tb_buf b;
+	tb_buf_init(&b, RUN_OUTPUT_LIMIT);
+	int found = tb_buf_read_file(&b, path, NULL) == 0 && tb_buf_putc(&b, 0) == 0 &&
+	            strstr((const char *)b.data, text) != NULL;
+	tb_buf_fini(&b);
+	return found;
+}
+
+int tb_wait_file_has(const char *path, const char *text, int seconds)
+{
+	for (long i = 0; i < seconds * 20L * tb_test_slow(); i++) {
+		if (tb_file_has(path, text))
+			return 1;
+		usleep(50000);
+	}
+	return 0;
 }

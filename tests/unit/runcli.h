@@ -18,6 +18,15 @@ const char *tb_run_binary(void);
 void tb_run_cli(struct tb_run *r, const char *in, const char *const *args);
 void tb_run_fini(struct tb_run *r);
 
+/* $TB_TEST_SLOW (1..100, default 1): how much longer a loaded machine may take;
+ * every wait in the tests that is about speed, not about a limit, scales by it. */
+long tb_test_slow(void);
+/* Wait until the file at path holds text: polled every 50 ms for at most seconds
+ * (times tb_test_slow). 1 found, 0 not in time. For a child's log lines. */
+int tb_wait_file_has(const char *path, const char *text, int seconds);
+/* The file at path holds text now (read whole, up to 4 MiB). */
+int tb_file_has(const char *path, const char *text);
+
 #define TB_RUN(r, ...) tb_run_cli((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
 #define TB_OUT(r) ((const char *)(r)->out.data)
 #define TB_ERR(r) ((const char *)(r)->err.data)

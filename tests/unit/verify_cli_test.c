@@ -152,9 +152,6 @@ static void dispatch_and_usage(void **s)
 	RUN(&r, "--state-root", "0x12", p);
 	assert_int_equal(r.status, 2);
 	tb_run_fini(&r);
-	RUN(&r, "--tx", "0x00");
-	assert_int_equal(r.status, 2);
-	tb_run_fini(&r);
 	unlink(p);
 	/* an OpenAttestation v2 document without the tradetrust module on the path */
 	strcpy(p, "/tmp/tb_verify_oa_XXXXXX");
