@@ -27,8 +27,8 @@ static void fake_close(void *state)
 {
 }
 
-static int fake_submit(void *state, const struct tb_native *rec, const char *key,
-                       struct tb_txref *out, struct tb_error *err)
+static int fake_submit(void *state, const struct tb_outgoing *rec, struct tb_txref *out,
+                       struct tb_status *st, struct tb_error *err)
 {
 	return 0;
 }
