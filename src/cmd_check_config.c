@@ -1,7 +1,8 @@
-/* tradebridge check-config: read the configuration, load each network's adapter
- * and check its options against the adapter's own table, check the relay section,
- * routes (and their mappings), policies and MRAs, then print what was resolved and,
- * per partner, what it will receive. Adapters are not opened: nothing is contacted.
+/* tradebridge check-config: the configuration through the path run takes
+ * (config.c: the file, the adapter modules, each network's options checked against
+ * its adapter's table and opened without a host, routes and their mappings,
+ * policies, MRAs, the relay section), then print what was resolved and, per
+ * partner, what it will receive. Opening contacts no peer; nothing is created.
  * Invariant: a SECRET is shown only as [set] or [unset], never its value. */
 #include <ctype.h>
 #include <getopt.h>
@@ -22,9 +23,10 @@ static const char usage[] =
 	"  relay section, routes (loading their mappings), policies and MRAs; print the\n"
 	"  networks, adapters and options it resolved and, per partner network, what it\n"
 	"  will receive: record types, MRA issuers for aeo.status, dropped and hashed\n"
-	"  fields (default deny). Secrets show as [set] or [unset]. Runs every check\n"
-	"  run makes before opening anything (key file, store folder, addresses,\n"
-	"  routes' adapters, network names), with the same messages.\n"
+	"  fields (default deny). Secrets show as [set] or [unset]. It takes the path\n"
+	"  run takes up to its first step (adapter_path, the limit of networks, each\n"
+	"  network opened without contacting its peer, routes' ends can poll and submit,\n"
+	"  key file, store folder, addresses): the same verdict, the same messages.\n"
 	"  -c, --config FILE  the configuration; default $TRADEBRIDGE_CONFIG, else\n"
 	"                     ./tradebridge.json\n"
 	"  --json             the partners' view as one JSON object on standard output\n"
@@ -307,7 +309,7 @@ static int check(const char *file, int json)
 	if (c.mods)
 		print_path(c.mods, json);
 	if (rc)
-		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
+		tb_cli_error("check-config", err.msg); /* as run prints it */
 	rc = rc ? rc : report(&c, json);
 	tb_config_fini(&c);
 	return rc ? TB_EXIT_USAGE : TB_EXIT_OK;

@@ -280,6 +280,27 @@ static int check_relay(struct tb_config *c, const struct tb_config_flags *f, str
 	return rc ? rc : check_bus(c, err);
 }
 
+static int net_open(struct tb_config_net *n, const struct tb_host *host, struct tb_error *err);
+
+/* What an adapter checks only when it opens (an address's form, a key's length) is
+ * checked here too, without a host: run refuses it before it creates the store,
+ * check-config with the same message. Opening contacts no peer. */
+static int trial_open(struct tb_config *c, struct tb_error *err)
+{
+	for (size_t i = 0; i < c->n_nets; i++) {
+		struct tb_config_net *n = &c->nets[i];
+		int rc = net_open(n, NULL, err);
+		if (rc) {
+			tb_error_prefix(err, "network %s", n->name);
+			return rc;
+		}
+		if (n->state && n->mod->ops->close)
+			n->mod->ops->close(n->state);
+		n->state = NULL;
+	}
+	return 0;
+}
+
 int tb_config_load(struct tb_config *c, const char *file, const struct tb_config_flags *flags,
                    enum tb_config_stage stage, struct tb_error *err)
 {
@@ -296,6 +317,7 @@ int tb_config_load(struct tb_config *c, const char *file, const struct tb_config
 	rc = rc ? rc : check_routes(c, err);
 	rc = rc ? rc : check_policies(c, err);
 	rc = rc ? rc : check_relay(c, flags, err);
+	rc = rc ? rc : trial_open(c, err);
 out:
 	/* every refusal of a file is a configuration error: one exit status for all */
 	if (rc == TB_EINVAL || rc == TB_EIO || rc == TB_ENOTFOUND || rc == TB_ELIMIT)
