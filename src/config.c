@@ -336,8 +336,8 @@ static int net_open(struct tb_config_net *n, const struct tb_host *host, struct 
 	return rc;
 }
 
-int tb_config_open(struct tb_config *c, const struct tb_host *(*host_of)(void *ctx, const char *name),
-                   void *ctx, struct tb_error *err)
+int tb_config_open(struct tb_config *c, tb_config_host_fn host_of, void *ctx,
+                   struct tb_error *err)
 {
 	for (size_t i = 0; i < c->n_nets; i++) {
 		struct tb_config_net *n = &c->nets[i];
@@ -410,8 +410,8 @@ int tb_config_adapter_open(const struct tb_config *c, const char *name, const st
 	return rc;
 }
 
-int tb_config_store_open(const char *flag, const char *file, int read_only, struct tb_store *st,
-                         struct tb_error *err)
+int tb_config_store_open(const char *flag, const char *file, const struct tb_relay_opts *relay,
+                         int read_only, struct tb_store *st, struct tb_error *err)
 {
 	if (flag)
 		return tb_store_open(st, flag, read_only, err);
@@ -419,13 +419,17 @@ int tb_config_store_open(const char *flag, const char *file, int read_only, stru
 	struct tb_relay_opts ro;
 	struct tb_opt_source src = {.file = file, .scope = "relay",
 	                            .env_prefix = "TRADEBRIDGE_RELAY_"};
+	int rc = 0;
 	memset(&ro, 0, sizeof ro);
-	int rc = tb_config_read(file, &doc, err);
-	rc = rc ? rc : tb_options_load(tb_relay_options, tb_json_get(doc, "relay"), &src, NULL, &ro,
-	                               err);
-	if (rc == 0 && !ro.store)
+	if (!relay) {
+		rc = tb_config_read(file, &doc, err);
+		rc = rc ? rc : tb_options_load(tb_relay_options, tb_json_get(doc, "relay"), &src, NULL,
+		                               &ro, err);
+		relay = &ro;
+	}
+	if (rc == 0 && !relay->store)
 		rc = tb_error_set(err, TB_ECONFIG, "no store: relay.store in %s, or -s FILE", file);
-	rc = rc ? rc : tb_store_open(st, ro.store, read_only, err);
+	rc = rc ? rc : tb_store_open(st, relay->store, read_only, err);
 	tb_options_fini(tb_relay_options, &ro);
 	tb_json_free(doc);
 	return rc;

@@ -58,15 +58,17 @@ struct tb_config {
 /* "pe-cadena" -> "TRADEBRIDGE_PE_CADENA_": where a network's secrets come from. */
 void tb_network_env_prefix(const char *name, char *out, size_t size);
 
-/* Read file up to stage (a NULL file: no file, the modules only). 0, or TB_ECONFIG (TB_ENOMEM) with the first problem,
- * naming file, line and member. flags may be NULL. Call tb_config_fini after a
- * failure too: c->mods keeps the adapter path's notes and problems. */
+/* Read file up to stage (a NULL file: the modules only). 0, or TB_ECONFIG
+ * (TB_ENOMEM) with the first problem, naming file, line and member. flags may be
+ * NULL. Call tb_config_fini after a failure too: c->mods keeps the adapter path's
+ * notes and problems. */
 int tb_config_load(struct tb_config *c, const char *file, const struct tb_config_flags *flags,
                    enum tb_config_stage stage, struct tb_error *err);
 /* Open every network; host_of gives each its host (NULL host_of: no host). On
  * failure the networks opened so far stay open for tb_config_close. */
-int tb_config_open(struct tb_config *c, const struct tb_host *(*host_of)(void *ctx, const char *name),
-                   void *ctx, struct tb_error *err);
+typedef const struct tb_host *(*tb_config_host_fn)(void *ctx, const char *network);
+int tb_config_open(struct tb_config *c, tb_config_host_fn host_of, void *ctx,
+                   struct tb_error *err);
 /* Close the networks (before the relay that lent them a host is freed). */
 void tb_config_close(struct tb_config *c);
 /* Close, unload the modules, free everything; c is zeroed. */
@@ -82,9 +84,9 @@ int tb_config_adapter_open(const struct tb_config *c, const char *name, const st
                            const char *scope, struct tb_config_net *out, struct tb_error *err);
 void tb_config_net_close(struct tb_config_net *n);
 
-/* The store the commands that read or repair it use: the flag, else the
- * configuration's relay.store. read_only as tb_store_open. */
-int tb_config_store_open(const char *flag, const char *file, int read_only, struct tb_store *st,
-                         struct tb_error *err);
+/* The store the commands that read or repair it use: the flag, else relay.store
+ * of relay (NULL: of file's "relay" section, read here). read_only as tb_store_open. */
+int tb_config_store_open(const char *flag, const char *file, const struct tb_relay_opts *relay,
+                         int read_only, struct tb_store *st, struct tb_error *err);
 
 #endif
