@@ -22,6 +22,7 @@
 #include "config.h"
 
 #define VERIFY_MAX_INPUT ((size_t)64 << 20)
+#define VERIFY_MAX_OPTS 32
 
 static const char verify_usage[] =
 	"usage: tradebridge verify [-c CONFIG] [--json] [OPTIONS] [FILE]\n"
@@ -36,6 +37,9 @@ static const char verify_usage[] =
 	"      --rpc URL --tx HASH --log INDEX\n"
 	"  -c, --config FILE  load the adapter modules as run does, with the file's\n"
 	"    adapter_path (without -c: $TRADEBRIDGE_ADAPTER_PATH and the built-in folder).\n"
+	"  -o, --option NAME=VALUE  an option of the adapter that checks the input, checked\n"
+	"    against its table (tradebridge adapters --describe NAME); --rpc and --dns are\n"
+	"    -o rpc= and -o dns=. VALUE is JSON when it parses as JSON, else a string.\n"
 	"  --json prints the proof (verdict, kind, reason, detail) as JSON.\n"
 	"  Exit status: 0 VALID, 1 INVALID, 2 usage, 3 UNKNOWN (could not check).\n";
 
@@ -43,6 +47,8 @@ struct verify_args {
 	int json;
 	const char *state_root, *block, *rpc, *tx, *log, *dns, *file;
 	const char *config; /* -c: its adapter_path is searched for the modules */
+	const char *opt[VERIFY_MAX_OPTS]; /* -o NAME=VALUE, for the adapter's option table */
+	size_t n_opt;
 };
 
 static const char *verdict_name(enum tb_verdict v)
@@ -102,20 +108,50 @@ static void proof_from_error(struct tb_proof *p, int rc, const struct tb_error *
 	set_reason(p, "%s", e->msg[0] ? e->msg : tb_strerror(rc));
 }
 
+/* opts with every -o NAME=VALUE set over it (a VALUE that is JSON is taken as
+ * such, anything else as a string): the adapter's option table checks them. */
+static struct tb_json *with_o(const struct verify_args *a, const struct tb_json *opts,
+                              struct tb_error *err)
+{
+	struct tb_json *o = opts ? tb_json_clone(opts) : tb_json_new_object();
+	for (size_t i = 0; o && i < a->n_opt; i++) {
+		const char *eq = strchr(a->opt[i], '=');
+		if (!eq || eq == a->opt[i]) {
+			tb_error_set(err, TB_ECONFIG, "-o %s: expected NAME=VALUE (an option of the "
+			             "adapter: tradebridge adapters --describe NAME)", a->opt[i]);
+			tb_json_free(o);
+			return NULL;
+		}
+		struct tb_json *v = NULL;
+		struct tb_error ignored;
+		if (tb_json_parse(eq + 1, strlen(eq + 1), NULL, &v, &ignored) != 0)
+			v = tb_json_new_string(eq + 1, strlen(eq + 1));
+		if (tb_json_object_set(o, a->opt[i], (size_t)(eq - a->opt[i]), v) != 0) {
+			tb_error_set(err, TB_ENOMEM, "out of memory");
+			tb_json_free(o);
+			return NULL;
+		}
+	}
+	if (!o)
+		tb_error_set(err, TB_ENOMEM, "out of memory");
+	return o;
+}
+
 /* Adapter `name` from the configuration path (its adapter_path with -c), configured
  * from opts and opened without a host, runs verify on native. */
 static int verify_with_module(const char *name, const struct tb_json *opts,
                               const struct tb_native *native, const struct verify_args *a)
 {
-	struct tb_config *c = malloc(sizeof *c);
+	struct tb_config *c = calloc(1, sizeof *c); /* finished even when never loaded */
 	struct tb_config_net n;
 	struct tb_error e = {0};
 	struct tb_proof proof = {.verdict = TB_UNKNOWN};
 	int status = TB_EXIT_USAGE;
 	if (c == NULL)
 		return TB_EXIT_USAGE;
-	int rc = tb_config_load(c, a->config, NULL, TB_CONFIG_MODULES, &e);
-	if (rc == 0 && (rc = tb_config_adapter_open(c, name, opts, name, &n, &e)) == 0) {
+	struct tb_json *all = with_o(a, opts, &e);
+	int rc = all ? tb_config_load(c, a->config, NULL, TB_CONFIG_MODULES, &e) : TB_ECONFIG;
+	if (rc == 0 && (rc = tb_config_adapter_open(c, name, all, name, &n, &e)) == 0) {
 		rc = n.mod->ops->verify ? n.mod->ops->verify(n.state, native, &proof, &e)
 		                        : tb_error_set(&e, TB_ENOTSUP, "the module has no verify "
 		                                                       "operation");
@@ -131,6 +167,7 @@ static int verify_with_module(const char *name, const struct tb_json *opts,
 		status = print_proof(&proof, a->json);
 	}
 	tb_proof_fini(&proof);
+	tb_json_free(all);
 	tb_config_fini(c);
 	free(c);
 	return status;
@@ -281,12 +318,12 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"block", required_argument, NULL, 'b'}, {"rpc", required_argument, NULL, 'r'},
 		{"tx", required_argument, NULL, 't'},    {"log", required_argument, NULL, 'l'},
 		{"dns", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
-		{"config", required_argument, NULL, 'c'},
+		{"config", required_argument, NULL, 'c'}, {"option", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+hc:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hc:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': a->json = 1; break;
 		case 's': a->state_root = optarg; break;
@@ -296,6 +333,11 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case 'l': a->log = optarg; break;
 		case 'd': a->dns = optarg; break;
 		case 'c': a->config = optarg; break;
+		case 'o':
+			if (a->n_opt == VERIFY_MAX_OPTS)
+				return tb_cli_usage("verify", "too many -o options");
+			a->opt[a->n_opt++] = optarg;
+			break;
 		case 'h': fputs(verify_usage, stdout); return TB_EXIT_OK;
 		default: return tb_cli_bad_option("verify", argv);
 		}

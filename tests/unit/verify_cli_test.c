@@ -182,6 +182,19 @@ static void dispatch_and_usage(void **s)
 	assert_null(strstr(ERR(&r), "was not found"));
 	assert_true(strncmp(OUT(&r), "INVALID ", 8) == 0 || strncmp(OUT(&r), "UNKNOWN ", 8) == 0);
 	tb_run_fini(&r);
+	/* -o NAME=VALUE goes through the adapter's own option table */
+	RUN(&r, "-c", conf, "-o", "dns=no-port", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "dns \"no-port\" is not HOST:PORT"));
+	tb_run_fini(&r);
+	RUN(&r, "-c", conf, "-o", "dsn=127.0.0.1:53", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "tradetrust.dsn: unknown option; did you mean \"dns\"?"));
+	tb_run_fini(&r);
+	RUN(&r, "-c", conf, "-o", "dns", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "-o dns: expected NAME=VALUE"));
+	tb_run_fini(&r);
 	unlink(conf);
 	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
 	unlink(p);
