@@ -17,7 +17,7 @@
 #include "sharing.h"
 #include "store/store.h"
 
-#define TB_NETWORK_NAME_MAX 64
+#define TB_NETWORK_NAME_MAX 63 /* the relay keeps a name in 64 bytes */
 /* One limit for every command: the relay holds this many networks. */
 #define TB_CONFIG_MAX_NETWORKS TB_RELAY_MAX_NETWORKS
 
