@@ -58,6 +58,8 @@ struct tb_sharing {
 	struct tb_store *store; /* borrowed, set once the relay is open; NULL: version 1 */
 };
 
+/* --- reading the sections: config_sharing.c, part of the configuration path --- */
+
 /* The relay section's options table (for describe and check-config). */
 extern const struct tb_option tb_relay_options[];
 
@@ -66,6 +68,9 @@ extern const struct tb_option tb_relay_options[];
 int tb_sharing_load(struct tb_sharing *s, const struct tb_json *doc, const char *file,
                     int load_maps, struct tb_error *err);
 void tb_sharing_fini(struct tb_sharing *s);
+
+/* --- the policy and the hooks: sharing.c --- */
+
 /* The partner policy for a network, or NULL (borrowed). */
 const struct tb_partner *tb_sharing_partner(const struct tb_sharing *s, const char *network);
 /* The issuers whose aeo.status the partner may receive (an MRA lists its country);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "config.h"
 #include "lib/json.h"
 #include "sharing.h"
 #include "store/store.h"
@@ -132,12 +133,7 @@ static int open_all(struct backfill *b, const char *config, const char *store,
 		return tb_error_set(err, TB_ECONFIG, "%s: no route from %s to %s: configure it first",
 		                    config, b->from, b->to);
 	}
-	store = store ? store : b->sh.relay.store;
-	if (!store) {
-		tb_sharing_fini(&b->sh);
-		return tb_error_set(err, TB_ECONFIG, "no store: relay.store in %s, or -s FILE", config);
-	}
-	rc = tb_store_open(&b->st, store, 0, err);
+	rc = tb_config_store_open(store, config, &b->sh.relay, 0, &b->st, err);
 	if (rc)
 		tb_sharing_fini(&b->sh);
 	return rc;

@@ -1,7 +1,8 @@
-/* tradebridge check-config: read the configuration, load each network's adapter
- * and check its options against the adapter's own table, check the relay section,
- * routes (and their mappings), policies and MRAs, then print what was resolved and,
- * per partner, what it will receive. Adapters are not opened: nothing is contacted.
+/* tradebridge check-config: the configuration through the path run takes
+ * (config.c: the file, the adapter modules, each network's options checked against
+ * its adapter's table and opened without a host, routes and their mappings,
+ * policies, MRAs, the relay section), then print what was resolved and, per
+ * partner, what it will receive. Opening contacts no peer; nothing is created.
  * Invariant: a SECRET is shown only as [set] or [unset], never its value. */
 #include <ctype.h>
 #include <getopt.h>
@@ -15,8 +16,6 @@
 #include "modules.h"
 #include "sharing.h"
 
-#define TB_NETWORKS_MAX 256
-
 static const char usage[] =
 	"usage: tradebridge check-config [-c FILE] [--json]\n"
 	"  Read the configuration (JSON with comments), load the adapter of every network\n"
@@ -24,41 +23,16 @@ static const char usage[] =
 	"  relay section, routes (loading their mappings), policies and MRAs; print the\n"
 	"  networks, adapters and options it resolved and, per partner network, what it\n"
 	"  will receive: record types, MRA issuers for aeo.status, dropped and hashed\n"
-	"  fields (default deny). Secrets show as [set] or [unset]. Runs every check\n"
-	"  run makes before opening anything (key file, store folder, addresses,\n"
-	"  routes' adapters, network names), with the same messages.\n"
+	"  fields (default deny). Secrets show as [set] or [unset]. It takes the path\n"
+	"  run takes up to its first step (adapter_path, the limit of networks, each\n"
+	"  network opened without contacting its peer, routes' ends can poll and submit,\n"
+	"  key file, store folder, addresses): the same verdict, the same messages.\n"
 	"  -c, --config FILE  the configuration; default $TRADEBRIDGE_CONFIG, else\n"
 	"                     ./tradebridge.json\n"
 	"  --json             the partners' view as one JSON object on standard output\n"
 	"  Options may come from the environment: TRADEBRIDGE_<NETWORK>_<OPTION>, and\n"
 	"  TRADEBRIDGE_RELAY_<OPTION> for the relay section (hash_salt).\n"
 	"  Exit status 0 when the configuration is usable, 2 when it is not.\n";
-
-/* The top level of a configuration file. */
-struct top {
-	struct tb_strlist adapter_path;
-	struct tb_json *networks;
-	struct tb_json *routes;
-	struct tb_json *policies;
-	struct tb_json *relay;
-	struct tb_json *mras;
-};
-
-static const struct tb_option top_options[] = {
-	{TB_OPT_STRLIST, "adapter_path", "[]", 0, offsetof(struct top, adapter_path),
-	 "directories searched for adapter modules, after $TRADEBRIDGE_ADAPTER_PATH", 0, 0},
-	{TB_OPT_JSON, "networks", NULL, TB_OPT_REQUIRED, offsetof(struct top, networks),
-	 "object: network name -> {\"adapter\": NAME, options...}", 0, 0},
-	{TB_OPT_JSON, "routes", "null", 0, offsetof(struct top, routes),
-	 "which document types go from which networks to which", 0, 0},
-	{TB_OPT_JSON, "policies", "null", 0, offsetof(struct top, policies),
-	 "per-partner sharing policies", 0, 0},
-	{TB_OPT_JSON, "relay", "null", 0, offsetof(struct top, relay),
-	 "the relay: store, key file, admin API, receipts bus, limits (tradebridge run)", 0, 0},
-	{TB_OPT_JSON, "mras", "null", 0, offsetof(struct top, mras),
-	 "issuer country -> partner countries with a mutual recognition arrangement", 0, 0},
-	TB_OPT_END,
-};
 
 static int print_value(const struct tb_option *o, const void *conf, int quiet)
 {
@@ -99,85 +73,21 @@ static int print_value(const struct tb_option *o, const void *conf, int quiet)
 	return rc;
 }
 
-static int valid_network_name(const char *s, size_t len)
+/* Each network as loaded: its adapter, where it was found, its options' values. */
+static int print_networks(const struct tb_config *c)
 {
-	if (len == 0 || len > TB_NETWORK_NAME_MAX || strlen(s) != len)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
-			return 0;
-	return 1;
-}
-
-static int check_network(const char *file, const struct tb_json_member *net,
-                         const struct tb_modules *m, int quiet)
-{
-	const struct tb_json *v = net->value;
-	const struct tb_json *ad = tb_json_get(v, "adapter");
-	if (!valid_network_name(net->key, net->key_len)) {
-		fprintf(stderr, "tradebridge check-config: %s:%u: networks: \"%.64s\" is not a usable "
-		        "network name: 1-%d characters of A-Z, a-z, 0-9, '-', '_', '.'\n",
-		        file, v->line, net->key, TB_NETWORK_NAME_MAX);
-		return -1;
-	}
-	if (v->type != TB_JSON_OBJECT || !ad || ad->type != TB_JSON_STRING) {
-		fprintf(stderr, "tradebridge check-config: %s:%u: networks.%s: expected an object "
-		        "with \"adapter\": NAME (see tradebridge adapters)\n", file, v->line, net->key);
-		return -1;
-	}
-	const struct tb_module *mod = tb_modules_find(m, ad->u.string.ptr);
-	if (!mod) {
-		fprintf(stderr, "tradebridge check-config: %s:%u: networks.%s.adapter: no adapter "
-		        "named \"%.64s\" on the adapter path (see tradebridge adapters)\n",
-		        file, ad->line, net->key, ad->u.string.ptr);
-		return -1;
-	}
-	char scope[TB_NETWORK_NAME_MAX + 16], prefix[TB_NETWORK_NAME_MAX + 16];
-	snprintf(scope, sizeof scope, "networks.%s", net->key);
-	tb_network_env_prefix(net->key, prefix, sizeof prefix);
-	struct tb_opt_source src = {.file = file, .scope = scope, .env_prefix = prefix};
-	static const char *const ignore[] = {"adapter", NULL};
 	static const struct tb_option none[] = {TB_OPT_END};
-	const struct tb_option *table = mod->ops->options ? mod->ops->options : none;
-	void *conf = calloc(1, mod->ops->conf_size ? mod->ops->conf_size : 1);
-	struct tb_error err;
-	int rc = conf ? tb_options_load(table, v, &src, ignore, conf, &err) : -1;
-	if (rc) {
-		fprintf(stderr, "tradebridge check-config: %s\n", conf ? err.msg : "out of memory");
-	} else {
-		if (!quiet)
-			printf("network %s: adapter %s (%s)\n", net->key, mod->ops->name, mod->path);
-		for (const struct tb_option *o = table; !rc && o->name; o++)
-			rc = print_value(o, conf, quiet);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < c->n_nets; i++) {
+		const struct tb_config_net *n = &c->nets[i];
+		const struct tb_option *table = n->mod->ops->options ? n->mod->ops->options : none;
+		printf("network %s: adapter %s (%s)\n", n->name, n->mod->ops->name, n->mod->path);
+		for (const struct tb_option *o = table; rc == 0 && o->name; o++)
+			rc = print_value(o, n->conf, 0);
 	}
-	tb_options_fini(table, conf);
-	free(conf);
+	if (rc == 0)
+		printf("networks: %zu checked\n", c->n_nets);
 	return rc;
-}
-
-static int check_networks(const char *file, const struct top *t, const struct tb_modules *m,
-                          int quiet)
-{
-	const struct tb_json *nets = t->networks;
-	if (nets->type != TB_JSON_OBJECT) {
-		fprintf(stderr, "tradebridge check-config: %s:%u: networks: expected an object of "
-		        "network name -> {\"adapter\": NAME, ...}, got %s\n", file, nets->line,
-		        tb_json_type_name(nets->type));
-		return -1;
-	}
-	size_t n = tb_json_len(nets), bad = 0;
-	if (n > TB_NETWORKS_MAX) {
-		fprintf(stderr, "tradebridge check-config: %s:%u: networks: %zu networks is more than "
-		        "the limit of %d\n", file, nets->line, n, TB_NETWORKS_MAX);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		bad += check_network(file, &nets->u.object.members[i], m, quiet) != 0;
-	if (bad)
-		return -1;
-	if (!quiet)
-		printf("networks: %zu checked\n", n);
-	return 0;
 }
 
 static void print_path(const struct tb_modules *m, int quiet)
@@ -335,65 +245,37 @@ static void print_partner(const char *name, const struct tb_json *p)
 	print_paths("hashes", tb_json_get(p, "hash"));
 }
 
-static int is_network(const struct top *t, const char *name)
+/* The partners' view: every route's destination and every policy's network. */
+static int partners_view(const struct tb_sharing *sh, struct tb_json *view)
 {
-	return tb_json_get(t->networks, name) != NULL;
-}
-
-/* Routes and policies name configured networks; returns the partners' view. */
-static int check_sharing(const char *file, const struct top *t, const struct tb_sharing *sh,
-                         struct tb_json *view)
-{
-	for (size_t i = 0; i < sh->n_routes; i++) { /* their networks: tb_config_preflight */
-		const struct tb_route_conf *r = &sh->routes[i];
-		if (!tb_json_get(view, r->to) &&
-		    tb_json_object_set(view, r->to, strlen(r->to), partner_json(sh, r->to)))
+	for (size_t i = 0; i < sh->n_routes; i++) {
+		const char *n = sh->routes[i].to;
+		if (!tb_json_get(view, n) && tb_json_object_set(view, n, strlen(n), partner_json(sh, n)))
 			return -1;
 	}
 	for (size_t i = 0; i < sh->n_partners; i++) {
 		const char *n = sh->partners[i].network;
-		if (!is_network(t, n)) {
-			fprintf(stderr, "tradebridge check-config: %s: policies.%s: no network of that "
-			        "name in networks\n", file, n);
-			return -1;
-		}
 		if (!tb_json_get(view, n) && tb_json_object_set(view, n, strlen(n), partner_json(sh, n)))
 			return -1;
 	}
 	return 0;
 }
 
-static int report(const char *file, const struct top *t, const struct tb_json *doc,
-                  const struct tb_modules *m, int json)
+static int report(const struct tb_config *c, int json)
 {
-	struct tb_sharing sh;
+	const struct tb_sharing *sh = &c->sharing;
 	struct tb_error err;
-	if (tb_sharing_load(&sh, doc, file, 1, &err) != 0) {
-		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
-		return -1;
-	}
-	const struct tb_relay_opts *ro = &sh.relay;
-	struct tb_preflight pf = {.file = file, .networks = t->networks, .sharing = &sh,
-	                          .mods = m, .store = ro->store, .key_file = ro->key_file,
-	                          .admin = ro->admin, .pub = ro->pub, .rep = ro->rep,
-	                          .tls_cert = ro->tls_cert, .tls_ca = ro->tls_ca,
-	                          .allow_remote = ro->allow_remote,
-	                          .allow_plaintext = ro->allow_plaintext};
-	if (tb_config_preflight(&pf, &err) != 0) { /* exactly what run checks before opening */
-		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
-		tb_sharing_fini(&sh);
-		return -1;
-	}
-	if (!ro->store || !ro->key_file)
+	if (!c->store || !c->key_file)
 		fprintf(stderr, "tradebridge check-config: note: relay.%s is not set: run needs it "
-		        "(or its flag)\n", !ro->store ? "store" : "key_file");
+		        "(or its flag)\n", !c->store ? "store" : "key_file");
+	int rc = json ? 0 : print_networks(c);
 	struct tb_json *view = tb_json_new_object();
-	int rc = view ? check_sharing(file, t, &sh, view) : -1;
+	rc = rc || !view ? -1 : partners_view(sh, view);
 	if (rc == 0 && json) {
 		struct tb_json *o = tb_json_new_object();
 		struct tb_buf b;
 		tb_buf_init(&b, 0);
-		rc = o && !str_json(o, "configuration", file) &&
+		rc = o && !str_json(o, "configuration", c->file) &&
 		     !tb_json_object_set(o, "partners", 8, view) ? 0 : -1;
 		view = NULL;
 		rc = rc ? rc : tb_json_write_pretty(o, &b, &err);
@@ -404,55 +286,34 @@ static int report(const char *file, const struct top *t, const struct tb_json *d
 	} else if (rc == 0) {
 		printf("relay:\n");
 		for (const struct tb_option *o = tb_relay_options; rc == 0 && o->name; o++)
-			rc = print_value(o, &sh.relay, 0);
-		printf("routes: %zu, partners: %zu\n", sh.n_routes, tb_json_len(view));
+			rc = print_value(o, &sh->relay, 0);
+		printf("routes: %zu, partners: %zu\n", sh->n_routes, tb_json_len(view));
 		for (size_t i = 0; i < tb_json_len(view); i++)
 			print_partner(view->u.object.members[i].key, view->u.object.members[i].value);
-		const struct tb_json *nets = t->networks;
-		for (size_t i = 0; i < tb_json_len(nets); i++)
-			if (!tb_json_get(view, nets->u.object.members[i].key))
-				printf("network %s receives nothing (no route, no policy)\n",
-				       nets->u.object.members[i].key);
+		for (size_t i = 0; i < c->n_nets; i++)
+			if (!tb_json_get(view, c->nets[i].name))
+				printf("network %s receives nothing (no route, no policy)\n", c->nets[i].name);
 	}
 	tb_json_free(view);
-	tb_sharing_fini(&sh);
 	return rc;
 }
 
+/* The path run takes (tb_config_load), without opening anything. */
 static int check(const char *file, int json)
 {
-	struct tb_json *doc = NULL;
-	struct top t;
+	struct tb_config c;
 	struct tb_error err;
-	struct tb_opt_source src = {.file = file, .scope = NULL, .env_prefix = NULL};
-	if (tb_config_read(file, &doc, &err) ||
-	    tb_options_load(top_options, doc, &src, NULL, &t, &err)) {
-		fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
-		tb_json_free(doc);
-		return TB_EXIT_USAGE;
-	}
-	struct tb_modules *m = malloc(sizeof *m);
-	int rc = -1;
 	if (!json)
 		printf("configuration: %s\n", file);
-	if (m) {
-		tb_modules_init(m);
-		if (tb_modules_open(m, &t.adapter_path, &err) == 0) {
-			print_path(m, json);
-			rc = check_networks(file, &t, m, json);
-			rc = rc ? rc : (m->nproblems ? -1 : 0);
-		} else {
-			fprintf(stderr, "tradebridge check-config: %s\n", err.msg);
-		}
-		rc = rc ? rc : report(file, &t, doc, m, json);
-		tb_modules_fini(m);
-		free(m);
-	}
-	tb_options_fini(top_options, &t);
-	tb_json_free(doc);
+	int rc = tb_config_load(&c, file, NULL, TB_CONFIG_ALL, &err);
+	if (c.mods)
+		print_path(c.mods, json);
+	if (rc)
+		tb_cli_error("check-config", err.msg); /* as run prints it */
+	rc = rc ? rc : report(&c, json);
+	tb_config_fini(&c);
 	return rc ? TB_EXIT_USAGE : TB_EXIT_OK;
 }
-
 int tb_cmd_check_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},

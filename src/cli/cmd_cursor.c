@@ -11,14 +11,15 @@
 #include <time.h>
 
 #include "commands.h"
+#include "config.h"
 #include "store/store.h"
 
 #define HISTORY_MAX 1024
 
 static const char usage[] =
-	"usage: tradebridge cursor show -s STORE NETWORK\n"
-	"       tradebridge cursor history -s STORE NETWORK\n"
-	"       tradebridge cursor reset -s STORE NETWORK --to POSITION\n"
+	"usage: tradebridge cursor show (-s STORE | -c CONFIG) NETWORK\n"
+	"       tradebridge cursor history (-s STORE | -c CONFIG) NETWORK\n"
+	"       tradebridge cursor reset (-s STORE | -c CONFIG) NETWORK --to POSITION\n"
 	"  show     where ingest from NETWORK resumes\n"
 	"  history  the positions the store remembers for NETWORK (newest first, at most 1024)\n"
 	"  reset    move NETWORK's cursor back to a remembered position: a block number (the\n"
@@ -26,7 +27,8 @@ static const char usage[] =
 	"           it. Records already taken and not retracted are not taken twice. The relay\n"
 	"           may keep running: it takes the new cursor at its next poll (a batch it was\n"
 	"           taking meanwhile is dropped and taken again from the new cursor)\n"
-	"  -s, --store FILE   the relay's SQLite store (relay.store in the configuration)\n";
+	"  -s, --store FILE   the relay's SQLite store\n"
+	"  -c, --config FILE  take the store from the configuration's relay.store instead\n";
 
 /* A history entry is the one asked for: the same value, or a value that starts with
  * the block number asked for followed by ':' (NUMBER:HASH cursors). */
@@ -123,16 +125,18 @@ static int reset(struct tb_store *st, const char *network, const char *to)
 int tb_cmd_cursor(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 's'}, {"to", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+		{"store", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+		{"to", required_argument, NULL, 't'},    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *store = NULL, *to = NULL;
+	const char *store = NULL, *to = NULL, *config = NULL;
 	int c;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': store = optarg; break;
+		case 'c': config = optarg; break;
 		case 't': to = optarg; break;
 		case 'h': fputs(usage, stdout); return TB_EXIT_OK;
 		default: return tb_cli_bad_option("cursor", argv);
@@ -145,15 +149,16 @@ int tb_cmd_cursor(int argc, char **argv)
 	int is_reset = strcmp(what, "reset") == 0;
 	if (!is_show && !is_history && !is_reset)
 		return tb_cli_usage("cursor", "the subcommands are show, history and reset");
-	if (store == NULL)
-		return tb_cli_usage("cursor", "-s STORE is required");
+	if (store == NULL && config == NULL)
+		return tb_cli_usage("cursor", "-s STORE is required (or -c CONFIG with "
+		                                  "relay.store)");
 	if (is_reset != (to != NULL))
 		return tb_cli_usage("cursor", "--to POSITION goes with reset, and only with it");
 	struct tb_store st;
 	struct tb_error err;
-	if (tb_store_open(&st, store, !is_reset, &err) != 0) {
+	if (tb_config_store_open(store, config, NULL, !is_reset, &st, &err) != 0) {
 		fprintf(stderr, "tradebridge cursor: %s\n", err.msg);
-		return TB_EXIT_UNKNOWN;
+		return err.code == TB_ECONFIG ? TB_EXIT_USAGE : TB_EXIT_UNKNOWN;
 	}
 	int status = is_show ? show(&st, network) : is_history ? history(&st, network)
 	                                                       : reset(&st, network, to);

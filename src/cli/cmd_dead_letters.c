@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "config.h"
 #include "lib/num.h"
 #include "lib/printable.h"
 #include "lib/json.h"
@@ -19,12 +20,13 @@
 #define LIST_MAX 1000
 
 static const char usage[] =
-	"usage: tradebridge dead-letters list -s STORE [--json]\n"
-	"       tradebridge dead-letters redrive -s STORE (--id N | --all)\n"
+	"usage: tradebridge dead-letters list (-s STORE | -c CONFIG) [--json]\n"
+	"       tradebridge dead-letters redrive (-s STORE | -c CONFIG) (--id N | --all)\n"
 	"  list     the outbox rows the relay stopped retrying, with the reason (at most 1000)\n"
 	"  redrive  put them back in the outbox: the running relay (or the next start)\n"
 	"           delivers them again with the same idempotency key\n"
-	"  -s, --store FILE   the relay's SQLite store (relay.store in the configuration)\n";
+	"  -s, --store FILE   the relay's SQLite store\n"
+	"  -c, --config FILE  take the store from the configuration's relay.store instead\n";
 
 static int64_t now_ms(void)
 {
@@ -126,20 +128,22 @@ static int redrive(struct tb_store *st, int64_t id)
 int tb_cmd_dead_letters(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 's'}, {"id", required_argument, NULL, 'i'},
-		{"all", no_argument, NULL, 'a'},         {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+		{"store", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+		{"id", required_argument, NULL, 'i'},    {"all", no_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *store = NULL;
+	const char *store = NULL, *config = NULL;
 	int64_t id = 0;
 	int all = 0, json = 0, c;
 	uint64_t uid;
 	struct tb_error err;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': store = optarg; break;
+		case 'c': config = optarg; break;
 		case 'a': all = 1; break;
 		case 'j': json = 1; break;
 		case 'i':
@@ -159,14 +163,15 @@ int tb_cmd_dead_letters(int argc, char **argv)
 		return tb_cli_usage("dead-letters", "the subcommands are list and redrive");
 	if (optind + 1 != argc)
 		return tb_cli_usage("dead-letters", "unexpected argument after the subcommand");
-	if (store == NULL)
-		return tb_cli_usage("dead-letters", "-s STORE is required");
+	if (store == NULL && config == NULL)
+		return tb_cli_usage("dead-letters", "-s STORE is required (or -c CONFIG with "
+		                                  "relay.store)");
 	if (is_redrive && (all == (id != 0)))
 		return tb_cli_usage("dead-letters", "redrive takes exactly one of --id N and --all");
 	struct tb_store st;
-	if (tb_store_open(&st, store, is_list, &err) != 0) {
+	if (tb_config_store_open(store, config, NULL, is_list, &st, &err) != 0) {
 		tb_cli_error("dead-letters", err.msg);
-		return TB_EXIT_UNKNOWN;
+		return err.code == TB_ECONFIG ? TB_EXIT_USAGE : TB_EXIT_UNKNOWN;
 	}
 	int status = is_list ? list(&st, json) : redrive(&st, id);
 	tb_store_close(&st);

@@ -19,12 +19,13 @@
 #include "lib/buf.h"
 #include "lib/hex.h"
 #include "lib/json.h"
-#include "modules.h"
+#include "config.h"
 
 #define VERIFY_MAX_INPUT ((size_t)64 << 20)
+#define VERIFY_MAX_OPTS 32
 
 static const char verify_usage[] =
-	"usage: tradebridge verify [--json] [OPTIONS] [FILE]\n"
+	"usage: tradebridge verify [-c CONFIG] [--json] [OPTIONS] [FILE]\n"
 	"  Verify a proof-carrying input and print VALID, INVALID or UNKNOWN with the reasons.\n"
 	"  FILE (or stdin) is one of:\n"
 	"    an eth_getProof result (or the JSON-RPC answer holding it), checked against\n"
@@ -34,12 +35,20 @@ static const char verify_usage[] =
 	"      tradetrust adapter with --rpc URL and --dns HOST:PORT.\n"
 	"  Without FILE, a log is checked live on chain by the ethereum adapter:\n"
 	"      --rpc URL --tx HASH --log INDEX\n"
+	"  -c, --config FILE  load the adapter modules as run does, with the file's\n"
+	"    adapter_path (without -c: $TRADEBRIDGE_ADAPTER_PATH and the built-in folder).\n"
+	"  -o, --option NAME=VALUE  an option of the adapter that checks the input, checked\n"
+	"    against its table (tradebridge adapters --describe NAME); --rpc and --dns are\n"
+	"    -o rpc= and -o dns=. VALUE is JSON when it parses as JSON, else a string.\n"
 	"  --json prints the proof (verdict, kind, reason, detail) as JSON.\n"
 	"  Exit status: 0 VALID, 1 INVALID, 2 usage, 3 UNKNOWN (could not check).\n";
 
 struct verify_args {
 	int json;
 	const char *state_root, *block, *rpc, *tx, *log, *dns, *file;
+	const char *config; /* -c: its adapter_path is searched for the modules */
+	const char *opt[VERIFY_MAX_OPTS]; /* -o NAME=VALUE, for the adapter's option table */
+	size_t n_opt;
 };
 
 static const char *verdict_name(enum tb_verdict v)
@@ -99,57 +108,68 @@ static void proof_from_error(struct tb_proof *p, int rc, const struct tb_error *
 	set_reason(p, "%s", e->msg[0] ? e->msg : tb_strerror(rc));
 }
 
-/* Load adapter `name`, configure it from opts, run verify on native. */
+/* opts with every -o NAME=VALUE set over it (a VALUE that is JSON is taken as
+ * such, anything else as a string): the adapter's option table checks them. */
+static struct tb_json *with_o(const struct verify_args *a, const struct tb_json *opts,
+                              struct tb_error *err)
+{
+	struct tb_json *o = opts ? tb_json_clone(opts) : tb_json_new_object();
+	for (size_t i = 0; o && i < a->n_opt; i++) {
+		const char *eq = strchr(a->opt[i], '=');
+		if (!eq || eq == a->opt[i]) {
+			tb_error_set(err, TB_ECONFIG, "-o %s: expected NAME=VALUE (an option of the "
+			             "adapter: tradebridge adapters --describe NAME)", a->opt[i]);
+			tb_json_free(o);
+			return NULL;
+		}
+		struct tb_json *v = NULL;
+		struct tb_error ignored;
+		if (tb_json_parse(eq + 1, strlen(eq + 1), NULL, &v, &ignored) != 0)
+			v = tb_json_new_string(eq + 1, strlen(eq + 1));
+		if (tb_json_object_set(o, a->opt[i], (size_t)(eq - a->opt[i]), v) != 0) {
+			tb_error_set(err, TB_ENOMEM, "out of memory");
+			tb_json_free(o);
+			return NULL;
+		}
+	}
+	if (!o)
+		tb_error_set(err, TB_ENOMEM, "out of memory");
+	return o;
+}
+
+/* Adapter `name` from the configuration path (its adapter_path with -c), configured
+ * from opts and opened without a host, runs verify on native. */
 static int verify_with_module(const char *name, const struct tb_json *opts,
                               const struct tb_native *native, const struct verify_args *a)
 {
-	struct tb_modules *m = calloc(1, sizeof(*m));
+	struct tb_config *c = calloc(1, sizeof *c); /* finished even when never loaded */
+	struct tb_config_net n;
 	struct tb_error e = {0};
-	int status = TB_EXIT_USAGE;
-	if (m == NULL)
-		return TB_EXIT_USAGE;
-	tb_modules_init(m);
-	const struct tb_module *mod = NULL;
-	if (tb_modules_open(m, NULL, &e) == 0)
-		mod = tb_modules_find(m, name);
-	if (mod == NULL) {
-		fprintf(stderr, "tradebridge verify: the %s adapter module was not found on the "
-		                "adapter path (set TRADEBRIDGE_ADAPTER_PATH or install it)%s%s\n",
-		        name, e.msg[0] ? ": " : "", e.msg);
-		goto out;
-	}
-	const struct tb_adapter_ops *ops = mod->ops;
-	void *conf = calloc(1, ops->conf_size ? ops->conf_size : 1), *state = NULL;
-	struct tb_opt_source src = {.file = "command line", .scope = name};
-	if (conf == NULL || tb_options_load(ops->options, opts, &src, NULL, conf, &e) < 0) {
-		tb_cli_error("verify", conf ? e.msg : "out of memory");
-		free(conf);
-		goto out;
-	}
-	struct tb_log log;
-	tb_log_init(&log, stderr, "verify", TB_LOG_WARN, TB_LOG_TEXT);
-	struct tb_network net = {.name = "verify", .adapter = name, .conf = conf, .log = &log};
 	struct tb_proof proof = {.verdict = TB_UNKNOWN};
-	int rc = ops->verify && ops->open ? ops->open(&net, &state, &e) : TB_ENOTSUP;
-	if (rc == TB_ENOTSUP && !e.msg[0])
-		tb_error_set(&e, rc, "the module has no verify operation");
-	if (rc == 0) {
-		rc = ops->verify(state, native, &proof, &e);
-		ops->close(state);
+	int status = TB_EXIT_USAGE;
+	if (c == NULL)
+		return TB_EXIT_USAGE;
+	struct tb_json *all = with_o(a, opts, &e);
+	int rc = all ? tb_config_load(c, a->config, NULL, TB_CONFIG_MODULES, &e) : TB_ECONFIG;
+	if (rc == 0 && (rc = tb_config_adapter_open(c, name, all, name, &n, &e)) == 0) {
+		rc = n.mod->ops->verify ? n.mod->ops->verify(n.state, native, &proof, &e)
+		                        : tb_error_set(&e, TB_ENOTSUP, "the module has no verify "
+		                                                       "operation");
+		tb_config_net_close(&n);
+		if (rc == TB_ENOTSUP)
+			tb_error_prefix(&e, "%s", name);
 	}
-	if (rc == TB_ECONFIG || rc == TB_ENOTSUP) {
-		tb_error_prefix(&e, "%s", name), tb_cli_error("verify", e.msg);
+	if (rc == TB_ECONFIG || rc == TB_ENOTSUP || rc == TB_ENOTFOUND || rc == TB_ENOMEM) {
+		tb_cli_error("verify", e.msg);
 	} else {
 		if (rc < 0)
 			proof_from_error(&proof, rc, &e);
 		status = print_proof(&proof, a->json);
 	}
 	tb_proof_fini(&proof);
-	tb_options_fini(ops->options, conf);
-	free(conf);
-out:
-	tb_modules_fini(m);
-	free(m);
+	tb_json_free(all);
+	tb_config_fini(c);
+	free(c);
 	return status;
 }
 
@@ -298,11 +318,12 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"block", required_argument, NULL, 'b'}, {"rpc", required_argument, NULL, 'r'},
 		{"tx", required_argument, NULL, 't'},    {"log", required_argument, NULL, 'l'},
 		{"dns", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
+		{"config", required_argument, NULL, 'c'}, {"option", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hc:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': a->json = 1; break;
 		case 's': a->state_root = optarg; break;
@@ -311,6 +332,12 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case 't': a->tx = optarg; break;
 		case 'l': a->log = optarg; break;
 		case 'd': a->dns = optarg; break;
+		case 'c': a->config = optarg; break;
+		case 'o':
+			if (a->n_opt == VERIFY_MAX_OPTS)
+				return tb_cli_usage("verify", "too many -o options");
+			a->opt[a->n_opt++] = optarg;
+			break;
 		case 'h': fputs(verify_usage, stdout); return TB_EXIT_OK;
 		default: return tb_cli_bad_option("verify", argv);
 		}

@@ -157,6 +157,34 @@ static void reasons_are_escaped(void **state)
 	tb_run_fini(&r);
 }
 
+/* -c CONFIG takes the store from relay.store, as run does; without one it says so. */
+static void store_from_the_configuration(void **state)
+{
+	(void)state;
+	char conf[160], text[512];
+	snprintf(conf, sizeof conf, "%s/relay.json", dir);
+	snprintf(text, sizeof text, "{\"relay\": {\"store\": \"%s/escapes.db\"}, \"networks\": {}}",
+	         dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	struct tb_run r;
+	TB_RUN(&r, "dead-letters", "list", "-c", conf);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(TB_OUT(&r), "-> cl-cadena"));
+	tb_run_fini(&r);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	assert_true(fputs("{\"networks\": {}}", f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	TB_RUN(&r, "dead-letters", "list", "-c", conf);
+	assert_int_equal(r.status, 2);
+	snprintf(text, sizeof text, "no store: relay.store in %s, or -s FILE", conf);
+	assert_non_null(strstr(TB_ERR(&r), text));
+	tb_run_fini(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -178,6 +206,7 @@ int main(void)
 		cmocka_unit_test(list_then_redrive_one),
 		cmocka_unit_test(mistakes_are_named),
 		cmocka_unit_test(reasons_are_escaped),
+		cmocka_unit_test(store_from_the_configuration),
 	};
 	return cmocka_run_group_tests_name("dead_letters_cli", tests, setup, teardown);
 }

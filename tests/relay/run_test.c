@@ -221,7 +221,7 @@ static void broken_reload_keeps_running(void **state)
 	           0600);
 	kill(pid, SIGHUP);
 	assert_true(wait_log("the running configuration stays", 20));
-	assert_true(log_has("no adapter \"no-such-adapter\""));
+	assert_true(log_has("no adapter named \"no-such-adapter\" on the adapter path"));
 	assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still running */
 	assert_int_equal(http_get(port, "/metrics", TOKEN), 200);
 	assert_int_equal(http_get(port, "/readyz", NULL), 200);

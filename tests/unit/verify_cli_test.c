@@ -2,7 +2,8 @@
  * is VALID against its stateRoot (given as hex, or through the block-54 header whose
  * hash is recomputed), INVALID once one byte of a proof node changes or the root is
  * another one, INVALID for a block whose hash does not hold; an OpenAttestation
- * document goes to the tradetrust module and says clearly when it is not there;
+ * document goes to the tradetrust module and says clearly when it is not there, and
+ * finds it through the configuration's adapter_path with -c;
  * usage errors exit 2. Expected roots come from the vector set's expected.json. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,6 +166,33 @@ static void dispatch_and_usage(void **s)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(ERR(&r), "tradetrust adapter module was not found"));
 	tb_run_fini(&r);
+	/* the same document with -c: the configuration's adapter_path finds the module,
+	 * as run would, and the document is checked (the RPC is down: not VALID) */
+	char conf[64] = "/tmp/tb_verify_conf_XXXXXX", text[4352];
+	int cfd = mkstemp(conf);
+	int n = snprintf(text, sizeof text, "{\"adapter_path\": [\"%s/adapters/tradetrust/.libs\"], "
+	                 "\"networks\": {}}", getenv("TB_BUILDDIR"));
+	assert_int_equal(write(cfd, text, (size_t)n), n);
+	close(cfd);
+	RUN(&r, "-c", conf, "--rpc", "http://127.0.0.1:1", p);
+	assert_true(r.status == 1 || r.status == 3);
+	assert_null(strstr(ERR(&r), "was not found"));
+	assert_true(strncmp(OUT(&r), "INVALID ", 8) == 0 || strncmp(OUT(&r), "UNKNOWN ", 8) == 0);
+	tb_run_fini(&r);
+	/* -o NAME=VALUE goes through the adapter's own option table */
+	RUN(&r, "-c", conf, "-o", "dns=no-port", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "dns \"no-port\" is not HOST:PORT"));
+	tb_run_fini(&r);
+	RUN(&r, "-c", conf, "-o", "dsn=127.0.0.1:53", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "tradetrust.dsn: unknown option; did you mean \"dns\"?"));
+	tb_run_fini(&r);
+	RUN(&r, "-c", conf, "-o", "dns", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "-o dns: expected NAME=VALUE"));
+	tb_run_fini(&r);
+	unlink(conf);
 	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
 	unlink(p);
 	/* anything else */
