@@ -54,7 +54,7 @@ struct tb_relay_config {
 typedef void (*tb_relay_receipt_fn)(void *ctx, const struct tb_receipt *r, const char *json);
 
 struct tb_relay_counts {
-	uint64_t ingested, verified, invalid, unknown, delivered, failed, dead;
+	uint64_t ingested, verified, invalid, unknown, delivered, failed, dead, rejected, replies;
 };
 
 struct tb_relay;
