@@ -882,7 +882,7 @@ static int sq_outbox_unreceipted(void *state, struct tb_outbox_row *rows, size_t
 	struct sq *s = state;
 	sqlite3_stmt *st;
 	*n = 0;
-#define UNRECEIPTED " FROM outbox o WHERE o.state='delivered' AND NOT EXISTS" \
+#define UNRECEIPTED " FROM outbox o WHERE o.state IN ('delivered', 'rejected') AND NOT EXISTS" \
 	" (SELECT 1 FROM receipts r WHERE r.outbox=o.id)"
 	int rc = count(s, "SELECT COUNT(*)" UNRECEIPTED, total, err);
 	if (rc || *total == 0)

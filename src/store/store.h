@@ -146,7 +146,7 @@ struct tb_store_ops {
 	                       const struct tb_receipt *r, struct tb_error *err);
 	int (*dead_list)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
 	                 struct tb_error *err);
-	/* Delivered rows that have no receipt (a truncated receipt log): the first max
+	/* Delivered or rejected rows that have no receipt (a truncated receipt log): the first max
 	 * by id in rows, how many there are in *total. */
 	int (*outbox_unreceipted)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
 	                          int64_t *total, struct tb_error *err);
