@@ -4,7 +4,8 @@
  * same idempotency key on every attempt; INVALID records (a failed proof, or a
  * translate hook's TB_EINVAL or TB_ELIMIT) are kept with their reasons, never
  * routed; one row's trouble (even its network gone) never abandons the rest of a
- * round. */
+ * round; ack follows a committed batch, never precedes it; a rejection ends its
+ * row with a receipt and is never retried. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
