@@ -87,6 +87,21 @@ static int record_intact(const struct tb_store_record *r, struct tb_error *err)
 	                    "(it hashes to %s): the store was altered; not served", r->record_id, id);
 }
 
+/* A destination's reply names the record it answers ("answers": its id). */
+static int answers_json(struct tb_api *a, const struct tb_store_record *r, struct tb_buf *b)
+{
+	struct tb_store_record q;
+	struct tb_error err;
+	if (r->answers <= 0)
+		return 0;
+	if (a->store.ops->record_get(a->store.state, r->answers, &q, &err) != 0)
+		return TB_EIO;
+	int rc = tb_buf_puts(b, ",\"answers\":");
+	rc = rc ? rc : tb_json_write_string(b, q.record_id, strlen(q.record_id));
+	tb_store_record_fini(&q);
+	return rc;
+}
+
 /* A stored record with its verdict, reason and body (the canonical JSON). */
 static int record_json(struct tb_api *a, const char *id, struct tb_buf *b, struct tb_error *err)
 {
@@ -108,6 +123,7 @@ static int record_json(struct tb_api *a, const char *id, struct tb_buf *b, struc
 	rc = rc ? rc : tb_json_write_string(b, r.locator, strlen(r.locator));
 	rc = rc ? rc : tb_buf_printf(b, ",\"verdict\":\"%s\",\"reason\":", r.verdict);
 	rc = rc ? rc : tb_json_write_string(b, r.reason, strlen(r.reason));
+	rc = rc ? rc : answers_json(a, &r, b);
 	rc = rc ? rc : tb_buf_puts(b, ",\"record\":");
 	rc = rc ? rc : tb_buf_puts(b, r.body);
 	rc = rc ? rc : tb_buf_puts(b, "}\n");

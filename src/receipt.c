@@ -49,6 +49,8 @@ static struct tb_json *to_tree(const struct tb_receipt *r, int with_sig)
 	                               r->status);
 	struct tb_json *seq = tb_json_new_number((double)r->seq);
 	int rc = (!o || !src || !dst || !seq) ? TB_ENOMEM : 0;
+	if (rc == 0 && r->reason[0]) /* absent when empty: older receipts' bytes stay as they were */
+		rc = set_str(dst, "reason", r->reason);
 	if (rc == 0) {
 		rc = tb_json_object_set(o, "seq", 3, seq);
 		seq = NULL;
@@ -209,7 +211,7 @@ static int from_tree(const struct tb_json *t, struct tb_receipt *r, struct tb_er
 	static const char *const top[] = {"schema", "seq", "prev", "record", "source",
 	                                  "destination", "time", "signature", NULL};
 	static const char *const src[] = {"network", "locator", "verdict", NULL};
-	static const char *const dst[] = {"network", "txref", "status", NULL};
+	static const char *const dst[] = {"network", "txref", "status", "reason", NULL};
 	char schema[32];
 	const struct tb_json *s = tb_json_get(t, "source"), *d = tb_json_get(t, "destination");
 	int rc = only_members(t, "receipt", top, err);
@@ -230,6 +232,12 @@ static int from_tree(const struct tb_json *t, struct tb_receipt *r, struct tb_er
 	rc = rc ? rc : get_str(d, "network", r->destination, sizeof r->destination, err);
 	rc = rc ? rc : get_str(d, "txref", r->txref, sizeof r->txref, err);
 	rc = rc ? rc : get_str(d, "status", r->status, sizeof r->status, err);
+	if (rc == 0 && tb_json_get(d, "reason")) {
+		rc = get_str(d, "reason", r->reason, sizeof r->reason, err);
+		if (rc == 0 && !r->reason[0]) /* written only when non-empty: "" is not canonical */
+			rc = tb_error_set(err, TB_EINVAL, "receipt: member \"reason\" is present but "
+			                  "empty (it is left out when there is none)");
+	}
 	return rc;
 }
 

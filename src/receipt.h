@@ -27,7 +27,9 @@ struct tb_receipt {
 	char verdict[16];         /* VALID (only VALID records are delivered) */
 	char destination[64];
 	char txref[256];          /* the destination's transaction reference */
-	char status[32];          /* "confirmed" */
+	char status[32];          /* "confirmed", "superseded", "rejected", ... */
+	char reason[256];         /* why (a rejection's reason); "" = no "reason" member, so
+	                           * receipts without one keep the bytes they always had */
 	char time[32];            /* RFC 3339 UTC, "2026-11-22T10:00:00Z" */
 	uint8_t sig[65];          /* r || s || v, v in {27, 28} */
 };

@@ -4,7 +4,8 @@
  * same idempotency key on every attempt; INVALID records (a failed proof, or a
  * translate hook's TB_EINVAL or TB_ELIMIT) are kept with their reasons, never
  * routed; one row's trouble (even its network gone) never abandons the rest of a
- * round. */
+ * round; ack follows a committed batch, never precedes it; a rejection ends its
+ * row with a receipt and is never retried. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include <time.h>
 
 #include "crypto/hash.h"
+#include "lib/fault.h"
 #include "lib/hex.h"
+#include "lib/json_internal.h" /* tb_json_utf8_next: a destination's text made receipt-safe */
 #include "lib/log.h"
 #include "relay.h"
 
@@ -37,7 +40,7 @@ struct net {
 	const struct tb_adapter_ops *ops;
 	void *state;
 	uint64_t ingested, verified, invalid, unknown, delivered, dead, failed, superseded,
-		ingest_errors;
+		ingest_errors, rejected, replies;
 	int64_t lag;               /* units ready at the source past the cursor; -1 = unknown */
 	struct fault ingest_fault, deliver_fault, confirm_fault;
 	struct tb_cursor reorg_at; /* the dropped cursor a re-org was handled for */
@@ -456,7 +459,7 @@ static int canonical_text(const struct tb_json *j, struct tb_buf *b, struct tb_e
 
 static void fill_record(struct tb_store_record *rec, const struct net *n,
                         const struct tb_native *in, const struct tb_proof *p,
-                        const struct tb_json *canon, const struct tb_buf *body)
+                        const struct tb_json *canon, const struct tb_buf *body, int64_t answers)
 {
 	uint8_t h[32];
 	char hex[65];
@@ -471,6 +474,7 @@ static void fill_record(struct tb_store_record *rec, const struct net *n,
 	snprintf(rec->verdict, sizeof rec->verdict, "%s", verdict_name(p->verdict));
 	snprintf(rec->reason, sizeof rec->reason, "%s", p->reason);
 	rec->body = (const char *)body->data;
+	rec->answers = answers;
 }
 
 /* Offer a stored VALID record to every route from this network. */
@@ -505,8 +509,10 @@ struct ingest_tally {
 	int64_t added;
 };
 
+/* Translate, store and route one record (answers: the record a reply answers, or 0). */
 static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
-                     const struct tb_proof *p, struct ingest_tally *t, struct tb_error *err)
+                     const struct tb_proof *p, int64_t answers, struct ingest_tally *t,
+                     struct tb_error *err)
 {
 	struct net *n = &r->nets[ni];
 	struct tb_json *canon = NULL;
@@ -537,7 +543,7 @@ static int keep_item(struct tb_relay *r, int ni, const struct tb_native *in,
 	struct tb_store_record rec;
 	int created = 0;
 	if (rc == 0) {
-		fill_record(&rec, n, in, p, canon, &body);
+		fill_record(&rec, n, in, p, canon, &body, answers);
 		rc = sto(r, r->store.ops->record_put(r->store.state, &rec, &created, err));
 	}
 	if (rc == 0 && p->verdict == TB_VALID)
@@ -578,7 +584,7 @@ static int keep_batch(struct tb_relay *r, int ni, const struct tb_batch *b,
 		else if (rc == TB_EUNAVAIL)
 			tb_error_prefix(err, "%s: %s", n->name, b->items[i].locator);
 		if (rc == 0)
-			rc = keep_item(r, ni, &b->items[i], &p, t, err);
+			rc = keep_item(r, ni, &b->items[i], &p, 0, t, err);
 		tb_proof_fini(&p);
 		if (rc)
 			return rc;
@@ -639,8 +645,15 @@ static int poll_and_keep(struct tb_relay *r, int ni, struct ingest_tally *t, str
 		n->lag = b.behind;
 		pthread_mutex_unlock(&r->mu);
 	}
-	if (rc == 0 && (b.len > 0 || strcmp(b.next.value, cur.value) != 0))
+	if (rc == 0 && (b.len > 0 || strcmp(b.next.value, cur.value) != 0)) {
 		rc = commit_batch(r, ni, &cur, &b, t, err);
+		/* Only now may a mailbox forget the batch: a crash before this line re-offers
+		 * it, and keep_batch takes each record once. */
+		if (rc == 0 && n->ops->ack) {
+			tb_fault_point("relay.before-ack");
+			n->ops->ack(n->state, &b.next);
+		}
+	}
 	tb_batch_fini(&b);
 	return rc;
 }
@@ -711,15 +724,37 @@ static void observe_latency(struct tb_relay *r, int64_t ms)
 
 /* What one attempt came to; the store is written for the whole round at once. */
 struct outcome {
-	enum { OUT_CONFIRMED, OUT_SUPERSEDED, OUT_PENDING, OUT_FAILED } kind;
+	enum { OUT_CONFIRMED, OUT_SUPERSEDED, OUT_PENDING, OUT_FAILED, OUT_REJECTED } kind;
 	int permanent;
 	int code;                  /* OUT_FAILED: the TB_E* kind of failure (for the log) */
 	char txref[256];           /* OUT_PENDING: what to confirm next time */
 	struct net *dst;           /* NULL: the row's network is no longer configured */
 	int64_t done_ms;           /* when the destination confirmed */
 	char why[TB_ERROR_MAX];
-	struct tb_receipt receipt; /* OUT_CONFIRMED/SUPERSEDED: filled but for seq, prev, sig */
+	struct tb_receipt receipt; /* with a receipt: filled but for seq, prev, sig */
+	struct tb_json *reply;     /* the destination's answer, kept as a record (owned) */
+	char reply_type[64];
+	int reply_kept;            /* stored this round (not seen before) */
 };
+
+/* Text from a destination made fit for a signed receipt: whole UTF-8 characters
+ * only (a bad byte becomes '?'), cut at a character boundary to fit cap. */
+static void clean_text(char *dst, size_t cap, const char *src)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	size_t len = strlen(src), o = 0;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = tb_json_utf8_next(u + i, len - i, &cp);
+		size_t k = n ? n : 1;
+		if (o + k >= cap)
+			break;
+		memcpy(dst + o, n ? src + i : "?", k);
+		o += k;
+		i += k;
+	}
+	dst[o] = 0;
+}
 
 static int fill_receipt(struct tb_relay *r, const struct tb_outbox_row *row, const char *txref,
                         const char *status, struct tb_receipt *out, struct tb_error *err)
@@ -829,8 +864,14 @@ static void attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct 
 	} else if (st.state == TB_FAILED) {
 		set_failed(o, 0, st.reason[0] ? st.reason : "failed at the destination");
 	} else if (st.state == TB_REJECTED) {
-		set_failed(o, 0, st.reason[0] ? st.reason : "rejected by the destination");
-		o->permanent = 1;
+		/* final: a decision of the destination, not a fault to retry or re-drive */
+		o->kind = OUT_REJECTED;
+		rc = fill_receipt(r, row, ref.ref[0] ? ref.ref : row->idem_key, "rejected",
+		                  &o->receipt, &aerr);
+		clean_text(o->receipt.reason, sizeof o->receipt.reason,
+		           st.reason[0] ? st.reason : "rejected by the destination (no reason given)");
+		if (rc)
+			set_failed(o, 0, aerr.msg);
 	} else {
 		int sup = st.state == TB_SUPERSEDED;
 		o->kind = sup ? OUT_SUPERSEDED : OUT_CONFIRMED;
@@ -838,21 +879,86 @@ static void attempt(struct tb_relay *r, const struct tb_outbox_row *row, struct 
 		if (rc)
 			set_failed(o, 0, aerr.msg);
 	}
-	tb_json_free(st.reply);
+	if (st.reply && rc == 0) { /* kept with the round (keep_reply) */
+		o->reply = st.reply;
+		snprintf(o->reply_type, sizeof o->reply_type, "%s", st.reply_type);
+	} else {
+		tb_json_free(st.reply);
+	}
 }
 
 static int has_receipt(const struct outcome *o)
 {
-	return o->kind == OUT_CONFIRMED || o->kind == OUT_SUPERSEDED;
+	return o->kind == OUT_CONFIRMED || o->kind == OUT_SUPERSEDED || o->kind == OUT_REJECTED;
 }
 
-/* One transaction for the round: failures with their backoff, receipts appended. */
+#define REPLY_REASON "the destination's own answer over its channel; trusted, not " \
+	"independently verified"
+
+/* The destination's answer as a record of the destination's network, linked to the
+ * record it answers, translated and routed like an ingested one. Its locator names
+ * the delivery and the answer's content, so the same answer seen again (confirm
+ * asked once more after a crash) is stored once. */
+static int keep_reply(struct tb_relay *r, const struct tb_outbox_row *row,
+                      const struct outcome *o, struct ingest_tally *t, struct tb_error *err)
+{
+	struct tb_buf text;
+	uint8_t h[32];
+	char hex[65];
+	struct tb_native in;
+	int taken = 0;
+	tb_buf_init(&text, 0);
+	int rc = canonical_text(o->reply, &text, err);
+	if (rc) {
+		tb_buf_fini(&text);
+		return rc;
+	}
+	tb_sha256(text.data, text.len, h);
+	tb_buf_fini(&text);
+	tb_hex_encode(h, 8, hex);
+	memset(&in, 0, sizeof in);
+	snprintf(in.locator, sizeof in.locator, "reply:%s:%s", row->idem_key, hex);
+	snprintf(in.doctype, sizeof in.doctype, "%s", o->reply_type[0] ? o->reply_type : "reply");
+	in.doc = o->reply;
+	int di = (int)(o->dst - r->nets);
+	rc = sto(r, r->store.ops->record_taken(r->store.state, o->dst->name, in.locator, &taken,
+	                                       err));
+	if (rc || taken)
+		return rc;
+	struct tb_proof p = {.verdict = TB_VALID, .kind = "destination-reply"};
+	snprintf(p.reason, sizeof p.reason, "%s", REPLY_REASON);
+	t->seen_ms = o->done_ms;
+	return keep_item(r, di, &in, &p, row->record, t, err);
+}
+
+/* Receipts of one kind of ending (rejected or not) for the round, in order. */
+static int append_kind(struct tb_relay *r, const struct tb_outbox_row *rows, struct outcome *outs,
+                       size_t n, int rejected, int64_t *ids, struct tb_receipt *rs,
+                       struct tb_error *err)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (has_receipt(&outs[i]) && (outs[i].kind == OUT_REJECTED) == rejected) {
+			ids[k] = rows[i].id;
+			rs[k++] = outs[i].receipt;
+		}
+	}
+	int rc = rejected ? tb_store_append_rejections(&r->store, ids, rs, k, r->key, err)
+	                  : tb_store_append_receipts(&r->store, ids, rs, k, r->key, err);
+	for (size_t i = 0, j = 0; rc == 0 && i < n; i++)
+		if (has_receipt(&outs[i]) && (outs[i].kind == OUT_REJECTED) == rejected)
+			outs[i].receipt = rs[j++]; /* with seq, prev and signature */
+	return rc;
+}
+
+/* One transaction for the round: failures with their backoff, receipts appended,
+ * the destinations' replies kept and routed (t counts them). */
 static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
-                        struct outcome *outs, size_t n, int64_t now, struct tb_error *err)
+                        struct outcome *outs, size_t n, int64_t now, struct ingest_tally *t,
+                        struct tb_error *err)
 {
 	int64_t *ids = calloc(n ? n : 1, sizeof *ids);
 	struct tb_receipt *rs = calloc(n ? n : 1, sizeof *rs);
-	size_t k = 0;
 	int rc = (ids && rs) ? r->store.ops->begin(r->store.state, err)
 	                     : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -862,18 +968,18 @@ static int record_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 		else if (outs[i].kind == OUT_PENDING)
 			rc = r->store.ops->outbox_submitted(r->store.state, rows[i].id, outs[i].txref,
 			                                    now + r->confirm_ms, err);
-		else if (has_receipt(&outs[i])) {
-			ids[k] = rows[i].id;
-			rs[k++] = outs[i].receipt;
-		}
+		size_t before = t->taken;
+		if (rc == 0 && outs[i].reply && outs[i].dst)
+			rc = keep_reply(r, &rows[i], &outs[i], t, err);
+		outs[i].reply_kept = t->taken > before;
 	}
-	rc = rc ? rc : tb_store_append_receipts(&r->store, ids, rs, k, r->key, err);
+	rc = rc ? rc : append_kind(r, rows, outs, n, 0, ids, rs, err);
+	rc = rc ? rc : append_kind(r, rows, outs, n, 1, ids, rs, err);
 	rc = rc ? rc : r->store.ops->commit(r->store.state, err);
-	if (rc)
+	if (rc) {
 		r->store.ops->rollback(r->store.state);
-	for (size_t i = 0, j = 0; rc == 0 && i < n; i++)
-		if (has_receipt(&outs[i]))
-			outs[i].receipt = rs[j++]; /* with seq, prev and signature */
+		memset(t, 0, sizeof *t);
+	}
 	free(ids);
 	free(rs);
 	return rc;
@@ -883,7 +989,11 @@ static void count_outcome(struct tb_relay *r, const struct tb_outbox_row *row,
                           const struct outcome *o)
 {
 	struct net *d = o->dst;
-	if (has_receipt(o)) {
+	if (o->kind == OUT_REJECTED) {
+		d->rejected++;
+		r->pending--;
+		r->receipts++;
+	} else if (has_receipt(o)) {
 		if (o->kind == OUT_CONFIRMED)
 			d->delivered++;
 		else
@@ -903,13 +1013,31 @@ static void count_outcome(struct tb_relay *r, const struct tb_outbox_row *row,
 	}
 }
 
+/* A rejection is final and names a decision someone must read: one line each. */
+static void log_rejection(struct tb_relay *r, const struct tb_outbox_row *row,
+                          const struct outcome *o)
+{
+	tb_log_emit(r->log, TB_LOG_WARN, "the destination rejected a record for good (receipt "
+	            "status rejected; not retried)", TB_LOG_FIELDS(TB_LF_STR("network", o->dst->name),
+	            TB_LF_STR("record", o->receipt.record), TB_LF_STR("txref", o->receipt.txref),
+	            TB_LF_INT("receipt", (long long)o->receipt.seq),
+	            TB_LF_STR("reason", o->receipt.reason), TB_LF_INT("outbox_row", row->id)));
+}
+
 static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
-                          const struct outcome *outs, size_t n)
+                          const struct outcome *outs, size_t n, const struct ingest_tally *t)
 {
 	pthread_mutex_lock(&r->mu);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		count_outcome(r, &rows[i], &outs[i]);
+		if (outs[i].reply_kept)
+			outs[i].dst->replies++;
+	}
+	r->pending += t->added;
 	pthread_mutex_unlock(&r->mu);
+	for (size_t i = 0; i < n; i++)
+		if (outs[i].kind == OUT_REJECTED)
+			log_rejection(r, &rows[i], &outs[i]);
 	for (size_t i = 0; i < n; i++) { /* every failed attempt is logged, rate-limited */
 		struct tb_error e = {.code = outs[i].code};
 		snprintf(e.msg, sizeof e.msg, "%s", outs[i].why);
@@ -960,9 +1088,10 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 	                                                            r->lease_ms, rows, r->claim_max,
 	                                                            &n, err))
 	                        : tb_error_set(err, TB_ENOMEM, "relay: out of memory");
+	struct ingest_tally replies = {0};
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		attempt(r, &rows[i], &outs[i]);
-	rc = rc ? rc : sto(r, record_round(r, rows, outs, n, now_ms, err));
+	rc = rc ? rc : sto(r, record_round(r, rows, outs, n, now_ms, &replies, err));
 	store_health(r, rc, n > 0, "-", err);
 	if (rc && rc != r->store_rc)
 		fault_note(r, &r->round_fault, TB_LOG_ERROR, "delivery round failed; retrying", "-",
@@ -970,13 +1099,15 @@ int tb_relay_deliver(struct tb_relay *r, int64_t now_ms, size_t *delivered, stru
 	else if (rc == 0)
 		fault_clear(r, &r->round_fault, "delivery rounds resumed", "-");
 	if (rc == 0) {
-		publish_round(r, rows, outs, n);
+		publish_round(r, rows, outs, n, &replies);
 		for (size_t i = 0; i < n; i++)
 			*delivered += has_receipt(&outs[i]);
 		refresh_ages(r, tb_relay_now_ms());
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		tb_outbox_row_fini(&rows[i]);
+		tb_json_free(outs[i].reply);
+	}
 	free(rows);
 	free(outs);
 	return rc;
@@ -1165,8 +1296,8 @@ int tb_relay_step(struct tb_relay *r, size_t *work, struct tb_error *err)
 		int source = 0;
 		for (size_t k = 0; k < r->n_routes; k++)
 			source |= r->routes[k].from == (int)i;
-		if (!source)
-			continue;
+		if (!source || !r->nets[i].ops->poll)
+			continue; /* a destination whose replies are routed need not be polled */
 		size_t taken = 0;
 		int rc = tb_relay_ingest(r, r->nets[i].name, &taken, err);
 		if (rc && rc != TB_EUNAVAIL && !first_rc) {
@@ -1225,6 +1356,8 @@ void tb_relay_counts(struct tb_relay *r, struct tb_relay_counts *out)
 		out->delivered += r->nets[i].delivered;
 		out->failed += r->nets[i].failed;
 		out->dead += r->nets[i].dead;
+		out->rejected += r->nets[i].rejected;
+		out->replies += r->nets[i].replies;
 	}
 	pthread_mutex_unlock(&r->mu);
 }
@@ -1347,6 +1480,12 @@ int tb_relay_metrics_text(struct tb_relay *r, struct tb_buf *o, struct tb_error 
 	rc = rc ? rc : per_network(r, o, "records_superseded", "Rows not sent: the destination held "
 	                           "a later version (receipt status superseded).",
 	                           offsetof(struct net, superseded));
+	rc = rc ? rc : per_network(r, o, "records_rejected", "Rows the destination refused for good "
+	                           "(receipt status rejected; never retried).",
+	                           offsetof(struct net, rejected));
+	rc = rc ? rc : per_network(r, o, "replies", "Answers a destination gave, kept as records of "
+	                           "its network (linked to the record they answer).",
+	                           offsetof(struct net, replies));
 	rc = rc ? rc : host_text(r, o);
 	rc = rc ? rc : ages_text(r, o);
 	pthread_mutex_unlock(&r->mu);

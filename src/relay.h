@@ -2,7 +2,10 @@
  * and one step of the loop ingest -> verify -> translate -> policy -> outbox ->
  * deliver -> confirm -> receipt. Invariant: a source cursor is written in the
  * same transaction as the records and outbox rows of the batch it ends, so it
- * never moves past a record that is not safely stored; UNKNOWN stops the batch. */
+ * never moves past a record that is not safely stored; UNKNOWN stops the batch;
+ * a source's ack comes only after that commit. A destination's REJECTED is final
+ * (receipt "rejected", never retried); its reply is a record of its network,
+ * linked to the one it answers, kept in the round's transaction and routed. */
 #ifndef TB_RELAY_H
 #define TB_RELAY_H
 
@@ -54,7 +57,7 @@ struct tb_relay_config {
 typedef void (*tb_relay_receipt_fn)(void *ctx, const struct tb_receipt *r, const char *json);
 
 struct tb_relay_counts {
-	uint64_t ingested, verified, invalid, unknown, delivered, failed, dead;
+	uint64_t ingested, verified, invalid, unknown, delivered, failed, dead, rejected, replies;
 };
 
 struct tb_relay;

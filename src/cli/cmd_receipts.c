@@ -124,6 +124,10 @@ static void print_one(const struct tb_receipt *r, int json)
 		fputs(before[i], stdout);
 		tb_printable_fputs(field[i], stdout);
 	}
+	if (r->reason[0]) { /* why it ended so (a rejection's reason) */
+		fputs("\t", stdout);
+		tb_printable_fputs(r->reason, stdout);
+	}
 	fputc('\n', stdout);
 }
 
@@ -218,10 +222,11 @@ static int cross_check_outbox(struct source *s, struct tb_error *err)
 		snprintf(rec.record_id, sizeof rec.record_id, "(record row %" PRId64 " missing too)",
 		         rows[0].record);
 	tb_store_record_fini(&rec);
-	rc = tb_error_set(err, TB_EVERIFY, "outbox row %" PRId64 " (record %s, to %s) is delivered "
+	rc = tb_error_set(err, TB_EVERIFY, "outbox row %" PRId64 " (record %s, to %s) is %s "
 	                  "but has no receipt; %" PRId64 " delivered row%s without a receipt in all: "
 	                  "receipts were removed from the log", rows[0].id, rec.record_id,
-	                  rows[0].destination, total, total == 1 ? "" : "s");
+	                  rows[0].destination, tb_outbox_state_name(rows[0].state), total,
+	                  total == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++)
 		tb_outbox_row_fini(&rows[i]);
 	return rc;

@@ -1,8 +1,8 @@
 /* The SQLite store: one file per relay, WAL mode, synchronous=FULL, schema
  * versioned by PRAGMA user_version and migrated forward in one transaction.
  * Invariants: records can only be inserted (triggers refuse UPDATE and DELETE);
- * a row leaves 'pending' only through outbox_delivered (with its receipt, in the
- * caller's transaction) or outbox_fail; only this file knows SQL. */
+ * a row leaves 'pending' only through outbox_delivered or outbox_rejected (with its
+ * receipt, in the caller's transaction) or outbox_fail; only this file knows SQL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -64,6 +64,27 @@ static const char *const migrations[] = {
 	"CREATE TABLE kv(network TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
 	" PRIMARY KEY(network, key)) WITHOUT ROWID;"
 	"CREATE INDEX outbox_record ON outbox(record);",
+	/* 4: a destination can refuse a record for good: the row ends 'rejected' (with its
+	 * receipt; not a dead letter to re-drive), and the destination's answer is a record
+	 * of its own that names the record it answers. SQLite cannot change a CHECK in
+	 * place: the outbox is rebuilt (foreign keys are off while migrating). */
+	"CREATE TABLE outbox_v4(id INTEGER PRIMARY KEY,"
+	" record INTEGER NOT NULL REFERENCES records(id), destination TEXT NOT NULL,"
+	" idem_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL DEFAULT 'pending'"
+	" CHECK(state IN ('pending','delivered','dead','rejected')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL,"
+	" lease_ms INTEGER NOT NULL DEFAULT 0, txref TEXT, reason TEXT NOT NULL DEFAULT '',"
+	" payload TEXT NOT NULL, created_ms INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE(record, destination));"
+	"INSERT INTO outbox_v4(id, record, destination, idem_key, state, attempts, next_ms,"
+	" lease_ms, txref, reason, payload, created_ms) SELECT id, record, destination, idem_key,"
+	" state, attempts, next_ms, lease_ms, txref, reason, payload, created_ms FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v4 RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox(state, next_ms);"
+	"CREATE INDEX outbox_record ON outbox(record);"
+	"ALTER TABLE records ADD COLUMN answers INTEGER REFERENCES records(id);"
+	"CREATE INDEX records_answers ON records(answers) WHERE answers IS NOT NULL;",
 };
 #define CURSOR_LOG_KEEP 1024 /* cursors kept per network for finding a re-org's ancestor */
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -196,7 +217,10 @@ static int migrate(struct sq *s, struct tb_error *err)
 	int rc = schema_version(s, &have, err);
 	if (rc || have == SCHEMA_VERSION)
 		return rc;
-	rc = sq_begin(s, err);
+	/* Foreign keys off while tables are rebuilt (a pragma that is a no-op inside a
+	 * transaction); the result is checked before the commit instead. */
+	rc = exec(s, "PRAGMA foreign_keys=OFF", err);
+	rc = rc ? rc : sq_begin(s, err);
 	for (int v = have; rc == 0 && v < SCHEMA_VERSION; v++)
 		rc = exec(s, migrations[v], err);
 	if (rc == 0) {
@@ -204,9 +228,17 @@ static int migrate(struct sq *s, struct tb_error *err)
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
 		rc = exec(s, sql, err);
 	}
+	int64_t broken = 0;
+	rc = rc ? rc : count(s, "SELECT COUNT(*) FROM pragma_foreign_key_check", &broken, err);
+	if (rc == 0 && broken)
+		rc = tb_error_set(err, TB_EIO, "store: %" PRId64 " rows break a foreign key after the "
+		                  "migration", broken);
+	rc = rc ? rc : sq_commit(s, err);
+	if (rc)
+		sq_rollback(s);
+	int fk = exec(s, "PRAGMA foreign_keys=ON", rc ? NULL : err);
 	if (rc == 0)
-		return sq_commit(s, err);
-	sq_rollback(s);
+		return fk;
 	tb_error_prefix(err, "migrating to schema %d", SCHEMA_VERSION);
 	return rc;
 }
@@ -371,8 +403,8 @@ static int sq_record_put(void *state, struct tb_store_record *rec, int *created,
 	struct sq *s = state;
 	sqlite3_stmt *st;
 	int rc = prep(s, "INSERT OR IGNORE INTO records(record_id, key, version, network, locator,"
-	                 " verdict, reason, body) SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1,"
-	                 " ?3, ?4, ?5, ?6, ?7 FROM records WHERE key=?2", &st, err);
+	                 " verdict, reason, body, answers) SELECT ?1, ?2, COALESCE(MAX(version), 0)"
+	                 " + 1, ?3, ?4, ?5, ?6, ?7, ?8 FROM records WHERE key=?2", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, rec->record_id, -1, SQLITE_STATIC);
@@ -382,6 +414,10 @@ static int sq_record_put(void *state, struct tb_store_record *rec, int *created,
 	sqlite3_bind_text(st, 5, rec->verdict, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, rec->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, rec->body, -1, SQLITE_STATIC);
+	if (rec->answers > 0)
+		sqlite3_bind_int64(st, 8, rec->answers);
+	else
+		sqlite3_bind_null(st, 8);
 	rc = run(s, st, "storing a record", err);
 	if (rc)
 		return rc;
@@ -412,7 +448,8 @@ static int sq_record_taken(void *state, const char *network, const char *locator
 	return rc;
 }
 
-#define RECORD_COLS "id, record_id, key, version, network, locator, verdict, reason, body"
+#define RECORD_COLS \
+	"id, record_id, key, version, network, locator, verdict, reason, body, answers"
 
 static void record_from(sqlite3_stmt *st, struct tb_store_record *r)
 {
@@ -425,6 +462,7 @@ static void record_from(sqlite3_stmt *st, struct tb_store_record *r)
 	copy_col(st, 6, r->verdict, sizeof r->verdict);
 	copy_col(st, 7, r->reason, sizeof r->reason);
 	r->body = dup_col(st, 8);
+	r->answers = sqlite3_column_int64(st, 9); /* NULL reads as 0: answers nothing */
 }
 
 static int sq_record_get(void *state, int64_t id, struct tb_store_record *out,
@@ -557,14 +595,14 @@ static int sq_outbox_add(void *state, int64_t record, const char *destination,
 
 static int row_from(sqlite3_stmt *st, struct tb_outbox_row *r)
 {
-	static const char *const names[] = {"pending", "delivered", "dead"};
+	static const char *const names[] = {"pending", "delivered", "dead", "rejected"};
 	memset(r, 0, sizeof *r);
 	r->id = sqlite3_column_int64(st, 0);
 	r->record = sqlite3_column_int64(st, 1);
 	copy_col(st, 2, r->destination, sizeof r->destination);
 	copy_col(st, 3, r->idem_key, sizeof r->idem_key);
 	const char *state = (const char *)sqlite3_column_text(st, 4);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (state && strcmp(state, names[i]) == 0)
 			r->state = (enum tb_outbox_state)i;
 	r->attempts = sqlite3_column_int(st, 5);
@@ -740,24 +778,39 @@ static int sq_receipt_append(void *state, int64_t id, const struct tb_receipt *r
 	return rc;
 }
 
-static int sq_outbox_delivered(void *state, int64_t id, const char *txref,
-                               const struct tb_receipt *r, struct tb_error *err)
+/* The row ends as `to` (delivered or rejected) with its receipt, in one transaction. */
+static int row_ends(struct sq *s, int64_t id, const char *to, const char *txref,
+                    const char *reason, const struct tb_receipt *r, struct tb_error *err)
 {
-	struct sq *s = state;
 	if (!s->in_tx)
 		return tb_error_set(err, TB_EINVAL, "store: delivery must be recorded in a transaction");
 	sqlite3_stmt *st;
-	int rc = prep(s, "UPDATE outbox SET state='delivered', txref=?, lease_ms=0"
-	                 " WHERE id=? AND state='pending'", &st, err);
+	int rc = prep(s, "UPDATE outbox SET state=?3, txref=?1, lease_ms=0,"
+	                 " reason=COALESCE(?4, reason) WHERE id=?2 AND state='pending'", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, txref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	rc = run(s, st, "marking a row delivered", err);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	if (reason)
+		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	rc = run(s, st, "ending an outbox row", err);
 	if (rc == 0 && sqlite3_changes(s->db) != 1)
 		return tb_error_set(err, TB_EINVAL, "store: outbox row %" PRId64 " is not pending: "
 		                    "refusing a second receipt for it", id);
 	return rc ? rc : sq_receipt_append(s, id, r, err);
+}
+
+static int sq_outbox_delivered(void *state, int64_t id, const char *txref,
+                               const struct tb_receipt *r, struct tb_error *err)
+{
+	return row_ends(state, id, "delivered", txref, NULL, r, err);
+}
+
+static int sq_outbox_rejected(void *state, int64_t id, const char *txref,
+                              const struct tb_receipt *r, struct tb_error *err)
+{
+	return row_ends(state, id, "rejected", txref, r->reason, r, err);
 }
 
 static int retract_step(struct sq *s, const char *sql, const char *network, int64_t after,
@@ -829,7 +882,7 @@ static int sq_outbox_unreceipted(void *state, struct tb_outbox_row *rows, size_t
 	struct sq *s = state;
 	sqlite3_stmt *st;
 	*n = 0;
-#define UNRECEIPTED " FROM outbox o WHERE o.state='delivered' AND NOT EXISTS" \
+#define UNRECEIPTED " FROM outbox o WHERE o.state IN ('delivered', 'rejected') AND NOT EXISTS" \
 	" (SELECT 1 FROM receipts r WHERE r.outbox=o.id)"
 	int rc = count(s, "SELECT COUNT(*)" UNRECEIPTED, total, err);
 	if (rc || *total == 0)
@@ -1035,6 +1088,8 @@ static int sq_stats(void *state, struct tb_store_stats *o, struct tb_error *err)
 	rc = rc ? rc : count(s, "SELECT COUNT(*) FROM outbox WHERE state='delivered'", &o->delivered,
 	                     err);
 	rc = rc ? rc : count(s, "SELECT COUNT(*) FROM outbox WHERE state='dead'", &o->dead, err);
+	rc = rc ? rc : count(s, "SELECT COUNT(*) FROM outbox WHERE state='rejected'", &o->rejected,
+	                     err);
 	rc = rc ? rc : count(s, "SELECT COUNT(*) FROM receipts", &o->receipts, err);
 	return rc;
 }
@@ -1064,6 +1119,7 @@ const struct tb_store_ops tb_store_sqlite = {
 	.outbox_fail = sq_outbox_fail,
 	.outbox_submitted = sq_outbox_submitted,
 	.outbox_delivered = sq_outbox_delivered,
+	.outbox_rejected = sq_outbox_rejected,
 	.dead_list = sq_dead_list,
 	.dead_redrive = sq_dead_redrive,
 	.outbox_unreceipted = sq_outbox_unreceipted,

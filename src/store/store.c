@@ -58,8 +58,10 @@ int64_t tb_store_backoff_ms(const struct tb_retry_policy *p, int attempts, uint3
 	return d - half + (int64_t)(((uint64_t)half * jitter) >> 32);
 }
 
+enum ending { STATUS_ONLY, DELIVERED, REJECTED };
+
 static int append(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs, size_t n,
-                  const uint8_t key[32], int delivered, struct tb_error *err)
+                  const uint8_t key[32], enum ending how, struct tb_error *err)
 {
 	const struct tb_store_ops *o = st->ops;
 	uint64_t last = 0;
@@ -69,9 +71,12 @@ static int append(struct tb_store *st, const int64_t *rows, struct tb_receipt *r
 		rs[i].seq = last + 1 + i;
 		memcpy(rs[i].prev, prev, 32);
 		rc = tb_receipt_sign(&rs[i], key, err);
-		if (rc == 0)
-			rc = delivered ? o->outbox_delivered(st->state, rows[i], rs[i].txref, &rs[i], err)
-			               : o->receipt_append(st->state, rows[i], &rs[i], err);
+		if (rc == 0 && how == DELIVERED)
+			rc = o->outbox_delivered(st->state, rows[i], rs[i].txref, &rs[i], err);
+		else if (rc == 0 && how == REJECTED)
+			rc = o->outbox_rejected(st->state, rows[i], rs[i].txref, &rs[i], err);
+		else if (rc == 0)
+			rc = o->receipt_append(st->state, rows[i], &rs[i], err);
 		rc = rc ? rc : tb_receipt_hash(&rs[i], prev, err);
 	}
 	return rc;
@@ -80,13 +85,19 @@ static int append(struct tb_store *st, const int64_t *rows, struct tb_receipt *r
 int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
                              size_t n, const uint8_t key[32], struct tb_error *err)
 {
-	return append(st, rows, rs, n, key, 1, err);
+	return append(st, rows, rs, n, key, DELIVERED, err);
 }
 
 int tb_store_append_status(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
                            size_t n, const uint8_t key[32], struct tb_error *err)
 {
-	return append(st, rows, rs, n, key, 0, err);
+	return append(st, rows, rs, n, key, STATUS_ONLY, err);
+}
+
+int tb_store_append_rejections(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                               size_t n, const uint8_t key[32], struct tb_error *err)
+{
+	return append(st, rows, rs, n, key, REJECTED, err);
 }
 
 int tb_store_cursor_advance(struct tb_store *st, const char *network, const struct tb_cursor *from,
@@ -140,6 +151,8 @@ const char *tb_outbox_state_name(enum tb_outbox_state s)
 		return "delivered";
 	case TB_OUTBOX_DEAD:
 		return "dead";
+	case TB_OUTBOX_REJECTED:
+		return "rejected";
 	}
 	return "?";
 }

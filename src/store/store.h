@@ -1,8 +1,8 @@
 /* The relay's durable state behind a small ops table (curl vtls style): SQLite
  * now (sqlite.c), PostgreSQL later as another table of the same functions.
  * Invariants every backend keeps: a record version is never overwritten; an
- * outbox row moves pending -> delivered exactly once, in the same transaction
- * that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap;
+ * outbox row moves pending -> delivered (or rejected) exactly once, in the same
+ * transaction that appends its receipt; receipts are numbered 1, 2, 3 ... without a gap;
  * a row is not claimed while an earlier version of its key is pending for the
  * same destination. */
 #ifndef TB_STORE_H
@@ -16,7 +16,9 @@
 #include "lib/error.h"
 #include "receipt.h"
 
-enum tb_outbox_state { TB_OUTBOX_PENDING, TB_OUTBOX_DELIVERED, TB_OUTBOX_DEAD };
+/* REJECTED: the destination refused the record for good (a receipt says why); ended,
+ * like DELIVERED, and never re-driven. */
+enum tb_outbox_state { TB_OUTBOX_PENDING, TB_OUTBOX_DELIVERED, TB_OUTBOX_DEAD, TB_OUTBOX_REJECTED };
 
 /* A record as kept: body is its canonical JSON (or, for INVALID, what was seen). */
 struct tb_store_record {
@@ -29,6 +31,7 @@ struct tb_store_record {
 	char verdict[16];    /* VALID / INVALID */
 	char reason[512];    /* why, for INVALID */
 	const char *body;    /* put: borrowed; get: owned by the caller (free()) */
+	int64_t answers;     /* a destination's reply: the id of the record it answers; 0 = none */
 };
 
 struct tb_outbox_row {
@@ -52,7 +55,7 @@ struct tb_retry_policy {
 };
 
 struct tb_store_stats {
-	int64_t records, invalid, pending, delivered, dead, receipts;
+	int64_t records, invalid, pending, delivered, dead, receipts, rejected;
 };
 
 /* A cursor as it was stored, with the newest record id at that moment (records
@@ -137,9 +140,13 @@ struct tb_store_ops {
 	                        struct tb_error *err);
 	int (*outbox_delivered)(void *state, int64_t id, const char *txref,
 	                        const struct tb_receipt *r, struct tb_error *err);
+	/* The destination refused the row for good: it ends 'rejected' (reason = r->reason)
+	 * with its receipt r, in the caller's transaction. */
+	int (*outbox_rejected)(void *state, int64_t id, const char *txref,
+	                       const struct tb_receipt *r, struct tb_error *err);
 	int (*dead_list)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
 	                 struct tb_error *err);
-	/* Delivered rows that have no receipt (a truncated receipt log): the first max
+	/* Delivered or rejected rows that have no receipt (a truncated receipt log): the first max
 	 * by id in rows, how many there are in *total. */
 	int (*outbox_unreceipted)(void *state, struct tb_outbox_row *rows, size_t max, size_t *n,
 	                          int64_t *total, struct tb_error *err);
@@ -195,6 +202,10 @@ int tb_store_append_receipts(struct tb_store *st, const int64_t *rows, struct tb
  * caller's transaction: numbered, chained and signed like the others. */
 int tb_store_append_status(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
                            size_t n, const uint8_t key[32], struct tb_error *err);
+/* Rows the destination refused for good, in the caller's transaction: each ends
+ * 'rejected' with its receipt (status "rejected", numbered, chained, signed). */
+int tb_store_append_rejections(struct tb_store *st, const int64_t *rows, struct tb_receipt *rs,
+                               size_t n, const uint8_t key[32], struct tb_error *err);
 /* Store next as network's cursor only if the stored one is still from (inside the
  * caller's transaction): TB_EUNAVAIL when another writer (cursor reset) moved it. */
 int tb_store_cursor_advance(struct tb_store *st, const char *network, const struct tb_cursor *from,

@@ -24,6 +24,11 @@ struct fake_source {
 	 * generation; a cursor of another generation past fork_at is TB_EREORG. */
 	int generation;
 	long fork_at;
+	/* ack: counted, the last cursor kept, and on_ack (if set) called with it */
+	long acks;
+	struct tb_cursor acked;
+	void (*on_ack)(void *ctx, const struct tb_cursor *done);
+	void *on_ack_ctx;
 };
 
 struct fake_sink {
@@ -37,7 +42,36 @@ struct fake_sink {
 	sqlite3 *db;     /* if set: effects kept in table effects(idem PRIMARY KEY) */
 	int delay_ms;    /* submit takes this long (a destination's own latency) */
 	long long confirmed_at_ms; /* the sink's wall clock when it last said CONFIRMED */
+	/* A destination that refuses for good: 1 = submit, 2 = confirm answers TB_REJECTED
+	 * with reject_reason and a CUSRES-like reply naming the idempotency key. */
+	int reject_final;
+	const char *reject_reason;
+	int reply_every_confirm; /* every confirm (PENDING too) answers the same reply */
+	char last_idem[80];
 };
+
+/* The reply the sink gives: {"answer": "CUSRES", "status": ..., "ref": idem}. */
+static inline void fake_sink_reply(struct fake_sink *k, const char *status, struct tb_status *st)
+{
+	struct tb_json *j = tb_json_new_object();
+	const char *v[3][2] = {{"answer", "CUSRES"}, {"status", status}, {"ref", k->last_idem}};
+	for (int i = 0; j && i < 3; i++)
+		if (tb_json_object_set(j, v[i][0], strlen(v[i][0]),
+		                       tb_json_new_string(v[i][1], strlen(v[i][1]))) != 0) {
+			tb_json_free(j);
+			j = NULL;
+		}
+	st->reply = j;
+	snprintf(st->reply_type, sizeof st->reply_type, "cusres");
+}
+
+static inline void fake_sink_refuse(struct fake_sink *k, struct tb_status *st)
+{
+	st->state = TB_REJECTED;
+	snprintf(st->reason, sizeof st->reason, "%s",
+	         k->reject_reason ? k->reject_reason : "sink: declaration refused");
+	fake_sink_reply(k, "refused", st);
+}
 
 static inline long long fake_wall_ms(void)
 {
@@ -106,8 +140,8 @@ static inline int fake_sink_submit(void *state, const struct tb_outgoing *rec,
 {
 	struct fake_sink *k = state;
 	const char *idem = rec->idempotency_key;
-	(void)status;
 	k->submits++;
+	snprintf(k->last_idem, sizeof k->last_idem, "%s", idem);
 	if (k->delay_ms > 0) {
 		struct timespec d = {k->delay_ms / 1000, (long)(k->delay_ms % 1000) * 1000000L};
 		nanosleep(&d, NULL);
@@ -116,6 +150,10 @@ static inline int fake_sink_submit(void *state, const struct tb_outgoing *rec,
 		return tb_error_set(err, TB_EUNAVAIL, "sink: connection refused");
 	if (k->reject)
 		return tb_error_set(err, TB_EINVAL, "sink: rejected: schema mismatch");
+	if (k->reject_final == 1) {
+		fake_sink_refuse(k, status);
+		return 0;
+	}
 	struct tb_buf b;
 	tb_buf_init(&b, sizeof k->last_payload - 1);
 	if (tb_json_write_canonical(rec->doc, &b, err) == 0)
@@ -151,9 +189,16 @@ static inline int fake_sink_confirm(void *state, const struct tb_txref *ref, str
 	struct fake_sink *k = state;
 	(void)ref;
 	(void)err;
+	if (k->reply_every_confirm)
+		fake_sink_reply(k, "accepted", out);
 	if (k->pending_confirms > 0) {
 		k->pending_confirms--;
 		out->state = TB_PENDING;
+		return 0;
+	}
+	if (k->reject_final == 2) {
+		tb_json_free(out->reply);
+		fake_sink_refuse(k, out);
 		return 0;
 	}
 	out->state = TB_CONFIRMED;
@@ -162,9 +207,18 @@ static inline int fake_sink_confirm(void *state, const struct tb_txref *ref, str
 	return 0;
 }
 
+static inline void fake_source_ack(void *state, const struct tb_cursor *done)
+{
+	struct fake_source *s = state;
+	s->acks++;
+	s->acked = *done;
+	if (s->on_ack)
+		s->on_ack(s->on_ack_ctx, done);
+}
+
 static const struct tb_adapter_ops fake_source_ops = {
 	.abi = TB_ADAPTER_ABI, .name = "fake-source", .poll = fake_source_poll,
-	.verify = fake_source_verify,
+	.verify = fake_source_verify, .ack = fake_source_ack,
 };
 static const struct tb_adapter_ops fake_sink_ops = {
 	.abi = TB_ADAPTER_ABI, .name = "fake-sink", .submit = fake_sink_submit,

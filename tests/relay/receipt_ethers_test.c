@@ -1,7 +1,9 @@
 /* Receipts against an independent implementation: ethers 6.17's verifyMessage
  * over the canonical bytes of each unsigned receipt must recover the relay's
  * address (the web3.js documentation's example key), and its hashMessage must
- * equal our EIP-191 hash; a changed byte must recover someone else. Needs node
+ * equal our EIP-191 hash, and JavaScript's own RFC 8785 form of the receipt must be
+ * our bytes (a rejection's optional "reason" included); a changed byte must
+ * recover someone else. Needs node
  * and tests/peers/node_modules (npm ci --prefix tests/peers): fails if missing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +22,7 @@
 
 static const char key_hex[] = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 static const char key_addr[] = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23";
-#define N 6
+#define N 7 /* the last one is a rejection: its destination carries a "reason" */
 
 static void line_for(const struct tb_receipt *r, FILE *f, uint8_t h[32], int flip)
 {
@@ -57,11 +59,12 @@ static void ethers_recovers_relay_address(void **state)
 	struct tb_error err;
 	assert_int_equal(tb_hex_decode(key_hex, 64, key, 32, &n, NULL), 0);
 	static const char *const locators[N] = {"0xabc:0", "tx \"quoted\" \\ back", "Perú/Aduanas ✓",
-	                                        "ctl\x01\x1f", "emoji \xf0\x9f\x98\x80", ""};
+	                                        "ctl\x01\x1f", "emoji \xf0\x9f\x98\x80", "",
+	                                        "0xabc:1"};
 	struct tb_receipt r;
 	for (int i = 0; i < N; i++) {
 		memset(&r, 0, sizeof r);
-		r.seq = (uint64_t)i + 1 + (i == N - 1 ? 9007199254740000ULL : 0);
+		r.seq = (uint64_t)i + 1 + (i == N - 2 ? 9007199254740000ULL : 0);
 		memset(r.prev, i, 32);
 		snprintf(r.record, sizeof r.record, "sha256:%064d", i);
 		strcpy(r.source_network, "pe-cadena");
@@ -69,7 +72,9 @@ static void ethers_recovers_relay_address(void **state)
 		strcpy(r.verdict, "VALID");
 		strcpy(r.destination, "cl-registry");
 		strcpy(r.txref, "0x1234");
-		strcpy(r.status, "confirmed");
+		strcpy(r.status, i == N - 1 ? "rejected" : "confirmed");
+		if (i == N - 1) /* sorts after "network" and before "status"; non-ASCII, quoted */
+			strcpy(r.reason, "CUSRES: partida 3 \"9999.99\" no está en el arancel ✗");
 		strcpy(r.time, "2026-11-22T10:00:00Z");
 		assert_int_equal(tb_receipt_sign(&r, key, &err), 0);
 		line_for(&r, f, hashes[i], 0);
@@ -90,6 +95,7 @@ static void ethers_recovers_relay_address(void **state)
 		if (i < N) {
 			assert_memory_equal(line, key_addr, 42);
 			assert_memory_equal(line + 43, want_hash, 66);
+			assert_memory_equal(line + 110, "jcs-ok", 6);
 		} else {
 			assert_memory_not_equal(line, key_addr, 42);
 		}

@@ -61,6 +61,47 @@ static void signing_bytes_are_jcs_in_documented_order(void **state)
 	tb_buf_fini(&b);
 }
 
+/* A rejection's reason sits in "destination" between "network" and "status" (RFC 8785
+ * order); the receipt round-trips; an empty or over-long reason is refused. */
+static void rejection_reason_signed_and_strict(void **state)
+{
+	(void)state;
+	uint8_t key[32], addr[20], got[20];
+	struct tb_receipt r, back;
+	struct tb_buf b;
+	struct tb_error err;
+	key_and_addr(key, addr);
+	fill(&r, 2);
+	strcpy(r.status, "rejected");
+	strcpy(r.reason, "CUSRES: item 3: tariff code 9999.99 unknown");
+	tb_buf_init(&b, 0);
+	assert_int_equal(tb_receipt_signing_bytes(&r, &b, &err), 0);
+	assert_non_null(strstr((char *)b.data, "{\"destination\":{\"network\":\"cl-registry\","
+	                       "\"reason\":\"CUSRES: item 3: tariff code 9999.99 unknown\","
+	                       "\"status\":\"rejected\",\"txref\":\"0x1234\"},"));
+	tb_buf_reset(&b);
+	assert_int_equal(tb_receipt_sign(&r, key, &err), 0);
+	assert_int_equal(tb_receipt_signer(&r, got, &err), 0);
+	assert_memory_equal(got, addr, 20);
+	assert_int_equal(tb_receipt_write(&r, &b, &err), 0);
+	assert_int_equal(tb_receipt_parse((char *)b.data, b.len, &back, &err), 0);
+	assert_memory_equal(&r, &back, sizeof r);
+	char text[4096], *at = strstr((char *)b.data, "\"reason\":\"");
+	assert_non_null(at);
+	snprintf(text, sizeof text, "%.*s\"reason\":\"\"%s", (int)(at - (char *)b.data),
+	         (char *)b.data, strchr(at + 10, '"') + 1);
+	assert_int_equal(tb_receipt_parse(text, strlen(text), &back, &err), TB_EINVAL);
+	assert_non_null(strstr(err.msg, "\"reason\" is present but empty"));
+	char longer[300];
+	memset(longer, 'x', 256);
+	longer[256] = 0;
+	snprintf(text, sizeof text, "%.*s\"reason\":\"%s\"%s", (int)(at - (char *)b.data),
+	         (char *)b.data, longer, strchr(at + 10, '"') + 1);
+	assert_int_equal(tb_receipt_parse(text, strlen(text), &back, &err), TB_EINVAL);
+	assert_non_null(strstr(err.msg, "\"reason\" longer than 255 bytes"));
+	tb_buf_fini(&b);
+}
+
 static void signature_recovers_to_key_address(void **state)
 {
 	(void)state;
@@ -202,6 +243,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(signing_bytes_are_jcs_in_documented_order),
 		cmocka_unit_test(signature_recovers_to_key_address),
+		cmocka_unit_test(rejection_reason_signed_and_strict),
 		cmocka_unit_test(parse_round_trip_and_strictness),
 		cmocka_unit_test(chain_names_first_bad_receipt),
 	};

@@ -90,6 +90,85 @@ static void schema_versioned_and_newer_refused(void **state)
 	assert_int_equal(tb_store_open(&st, "postgres://x/y", 0, &err), TB_ENOTSUP);
 }
 
+/* A store as schema 3 left it (the tables the relay then wrote, with a delivered row
+ * and its receipt) moves to 4: rows kept, their links intact, 'rejected' allowed,
+ * and records can name the record they answer. */
+static const char schema3[] =
+	"CREATE TABLE cursors(network TEXT PRIMARY KEY, value TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE records(id INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE,"
+	" key TEXT NOT NULL, version INTEGER NOT NULL, network TEXT NOT NULL,"
+	" locator TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
+	" body TEXT NOT NULL, UNIQUE(key, version));"
+	"CREATE TABLE outbox(id INTEGER PRIMARY KEY, record INTEGER NOT NULL REFERENCES records(id),"
+	" destination TEXT NOT NULL, idem_key TEXT NOT NULL UNIQUE,"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN ('pending','delivered','dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL,"
+	" lease_ms INTEGER NOT NULL DEFAULT 0, txref TEXT, reason TEXT NOT NULL DEFAULT '',"
+	" payload TEXT NOT NULL, created_ms INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE(record, destination));"
+	"CREATE INDEX outbox_due ON outbox(state, next_ms);"
+	"CREATE TABLE receipts(seq INTEGER PRIMARY KEY, outbox INTEGER NOT NULL"
+	" REFERENCES outbox(id), status TEXT NOT NULL DEFAULT 'confirmed',"
+	" record_id TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL, UNIQUE(outbox, status));"
+	"CREATE TABLE cursor_log(id INTEGER PRIMARY KEY, network TEXT NOT NULL, value TEXT NOT NULL,"
+	" last_record INTEGER NOT NULL, ms INTEGER NOT NULL);"
+	"CREATE TABLE retracted(record INTEGER PRIMARY KEY REFERENCES records(id),"
+	" reason TEXT NOT NULL, ms INTEGER NOT NULL);"
+	"CREATE TABLE kv(network TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+	" PRIMARY KEY(network, key)) WITHOUT ROWID;"
+	"CREATE INDEX outbox_record ON outbox(record);"
+	"INSERT INTO records VALUES(1, 'sha256:aa', 'K', 1, 'src', 'loc', 'VALID', '', '{}');"
+	"INSERT INTO outbox VALUES(7, 1, 'dst', 'tb1:aa:dst', 'delivered', 1, 0, 0, '0xt', '',"
+	" '{}', 5);"
+	"INSERT INTO receipts VALUES(1, 7, 'confirmed', 'sha256:aa', 'h', '{}');"
+	"PRAGMA user_version=3;";
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void schema3_migrates_keeping_rows(void **state)
+{
+	(void)state;
+	struct tb_store st;
+	struct tb_error err;
+	sqlite3 *db;
+	fresh(&st);
+	tb_store_close(&st);
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, schema3, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(tb_store_open(&st, path, 0, &err), 0);
+	struct tb_outbox_row row;
+	assert_int_equal(st.ops->outbox_get(st.state, 7, &row, &err), 0);
+	assert_int_equal(row.state, TB_OUTBOX_DELIVERED);
+	assert_string_equal(row.idem_key, "tb1:aa:dst");
+	assert_string_equal(row.txref, "0xt");
+	tb_outbox_row_fini(&row);
+	struct tb_store_record rec;
+	assert_int_equal(st.ops->record_get(st.state, 1, &rec, &err), 0);
+	assert_int_equal(rec.answers, 0);
+	tb_store_record_fini(&rec);
+	tb_store_close(&st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(db, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(db_int(db, "SELECT outbox FROM receipts WHERE seq=1"), 7);
+	assert_int_equal(sqlite3_exec(db, "UPDATE outbox SET state='rejected'", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE outbox SET state='gone'", NULL, NULL, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void records_keep_history_never_overwritten(void **state)
 {
 	(void)state;
@@ -280,6 +359,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(schema_versioned_and_newer_refused),
+		cmocka_unit_test(schema3_migrates_keeping_rows),
 		cmocka_unit_test(records_keep_history_never_overwritten),
 		cmocka_unit_test(backoff_doubles_with_bounded_jitter),
 		cmocka_unit_test(outbox_retry_dead_and_redrive),
