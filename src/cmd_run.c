@@ -217,7 +217,8 @@ static int session_open(struct session *s, const struct run_opts *o, const uint8
 	}
 	s->sharing.store = tb_relay_store(s->relay);
 	struct tb_relay_hooks h = {.ctx = &s->sharing, .translate = tb_sharing_translate,
-	                           .policy = tb_sharing_policy};
+	                           .policy = tb_sharing_policy,
+	                           .outgoing = tb_sharing_outgoing};
 	tb_relay_set_hooks(s->relay, &h);
 	return 0;
 }

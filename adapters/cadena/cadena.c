@@ -1,20 +1,18 @@
 /* cadena: a CADENA-style AEO registry (contrib/contracts/AEORegistry.sol) on an EVM
  * chain. Ingest decodes StatusChanged events into a native JSON record; verify runs
  * the EVM receipt proof and then checks the event's administration signed it; submit
- * mirrors a record — native, or the canonical aeo.status the relay delivers — into
- * this network's registry. Invariant: writing a record version
+ * mirrors an aeo.status record, in the native form the route's reverse mapping
+ * (mappings/cadena-aeo.json) made, into this network's registry. Invariant: writing a record version
  * the registry already holds sends nothing (checked with eth_call first), and the
  * contract itself ignores a repeat, so a retry never has a second effect; a version
  * older than the registry's is not sent and is confirmed SUPERSEDED, never CONFIRMED. Mapping to
- * canonical aeo.status is data (mappings/cadena-aeo.json), not this file. */
-#define _GNU_SOURCE /* timegm */
+ * and from canonical aeo.status is data (mappings/cadena-aeo.json), not this file. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "adapter.h"
 #include "crypto/abi.h"
@@ -264,9 +262,16 @@ static int field_bytes(const struct tb_json *d, const char *k, uint8_t *out, siz
 	return 0;
 }
 
+/* A whole number, as a JSON number or as decimal digits (what a mapping's epoch
+ * date writes back). */
 static int field_u64(const struct tb_json *d, const char *k, uint64_t *v, struct tb_error *err)
 {
 	const struct tb_json *f = tb_json_get(d, k);
+	const char *t = tb_json_string(f);
+	if (t != NULL && t[0] && strlen(t) <= 15 && strspn(t, "0123456789") == strlen(t)) {
+		*v = strtoull(t, NULL, 10);
+		return 0;
+	}
 	if (f == NULL || f->type != TB_JSON_NUMBER || f->u.number.value < 0 ||
 	    f->u.number.value > 9007199254740991.0 || f->u.number.value != (double)(uint64_t)f->u.number.value)
 		return tb_error_set(err, TB_EINVAL, "cadena: record field \"%s\" is not a whole number",
@@ -312,64 +317,21 @@ static int already_there(struct cadena *cd, const uint8_t id[32], uint64_t versi
 	return rc;
 }
 
-/* "2023-11-14T22:13:21Z" (what the mapping's epoch dates give) -> seconds. */
-static int iso_seconds(const char *s, uint64_t *out)
+/* The native record mirror() writes, from the one the route's reverse mapping made
+ * (mappings/cadena-aeo.json: certId, status, effective, version and recordHash, the
+ * SHA-256 of the record as delivered). Two fields cannot be data, so they are set
+ * here when the mapping leaves them out: admin is this relay's own account (the
+ * key it signs with, known only once the network is open) and holder is no account
+ * (the record names the holder off chain, not by account). */
+static struct tb_json *with_own_fields(const struct cadena *cd, const struct tb_json *d)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	char z = 0;
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z' ||
-	    strlen(s) != 20)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return -1;
-	*out = (uint64_t)t;
-	return 0;
-}
-
-/* The native form submit writes, from a canonical aeo.status record (what the
- * relay delivers): the certificate id as bytes32 text, the status (revoked is the
- * contract's cancelled), the effective time, the record's envelope version, the
- * SHA-256 of the record as delivered (RFC 8785) as recordHash, this relay's own
- * account as the mirroring administration, and no holder account (the record
- * names the holder off chain, not by account). */
-static struct tb_json *from_canonical(const struct cadena *cd, const struct tb_json *rec,
-                                      struct tb_error *err)
-{
-	const struct tb_json *c = tb_json_get(tb_json_get(rec, "data"), "AEOCertificate");
-	const char *id = tb_json_string(tb_json_get(c, "ID"));
-	const char *sc = tb_json_string(tb_json_get(c, "StatusCode"));
-	const struct tb_json *ver = tb_json_get(rec, "version");
-	uint64_t eff;
-	uint8_t word[32] = {0}, h[32];
-	if (id == NULL || strlen(id) == 0 || strlen(id) > 32 || sc == NULL || ver == NULL ||
-	    iso_seconds(tb_json_string(tb_json_get(c, "EffectiveDateTime")), &eff) < 0) {
-		tb_error_set(err, TB_EINVAL, "%s: aeo.status record lacks AEOCertificate.ID (at most "
-		             "32 characters), StatusCode, EffectiveDateTime (UTC) or its version",
-		             cd->ev.network);
-		return NULL;
-	}
-	memcpy(word, id, strlen(id));
-	struct tb_buf b;
-	tb_buf_init(&b, 0);
-	if (tb_json_write_canonical(rec, &b, err) < 0) {
-		tb_buf_fini(&b);
-		return NULL;
-	}
-	tb_sha256(b.data, b.len, h);
-	tb_buf_fini(&b);
-	struct tb_json *o = tb_json_new_object();
-	set_hex(o, "certId", word, 32);
-	set_hex(o, "admin", cd->ev.from, 20);
-	set_hex(o, "holder", (const uint8_t[20]){0}, 20);
-	set_s(o, "status", strcmp(sc, "revoked") == 0 ? "cancelled" : sc);
-	tb_json_object_set(o, "effective", 9, tb_json_new_number((double)eff));
-	set_hex(o, "recordHash", h, 32);
-	tb_json_object_set(o, "version", 7, tb_json_clone(ver));
+	struct tb_json *o = tb_json_clone(d);
+	if (o == NULL || o->type != TB_JSON_OBJECT)
+		return o;
+	if (tb_json_get(o, "admin") == NULL)
+		set_hex(o, "admin", cd->ev.from, 20);
+	if (tb_json_get(o, "holder") == NULL)
+		set_hex(o, "holder", (const uint8_t[20]){0}, 20);
 	return o;
 }
 
@@ -377,22 +339,22 @@ static int cadena_submit(void *state, const struct tb_outgoing *rec, struct tb_t
                          struct tb_status *st, struct tb_error *err)
 {
 	struct cadena *cd = state;
-	const struct tb_json *d = rec->doc;
-	struct tb_json *made = NULL;
 	const char *type = rec->record_type ? rec->record_type : "";
 	(void)st; /* confirmed later, by receipt */
-	if (rec->form == TB_FORM_CANONICAL) {
-		if (strcmp(type, "aeo.status") != 0)
-			return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes aeo.status "
-			                    "records, not %s", cd->ev.network, type);
-		if (!cd->ev.has_key)
-			return tb_error_set(err, TB_ECONFIG, "%s: no key to write with", cd->ev.network);
-		if ((made = from_canonical(cd, d, err)) == NULL)
-			return TB_EINVAL;
-		d = made;
-	}
+	if (strcmp(type, "aeo.status") != 0)
+		return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes aeo.status "
+		                    "records, not %s", cd->ev.network, type[0] ? type : "(no type)");
+	if (rec->form != TB_FORM_NATIVE)
+		return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes the registry's own "
+		                    "form of a record; give the route into it \"reverse\": "
+		                    "\"mappings/cadena-aeo.json\"", cd->ev.network);
+	if (!cd->ev.has_key)
+		return tb_error_set(err, TB_ECONFIG, "%s: no key to write with", cd->ev.network);
+	struct tb_json *d = with_own_fields(cd, rec->doc);
+	if (d == NULL)
+		return tb_error_set(err, TB_ENOMEM, "%s: out of memory", cd->ev.network);
 	int rc = mirror(cd, d, rec->idempotency_key, out, err);
-	tb_json_free(made);
+	tb_json_free(d);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -498,7 +499,18 @@ struct relay_b {
 	struct tb_relay *r;
 	struct net b;
 	int die_after_journal;
+	struct tb_mapping *rev; /* mappings/cadena-aeo.json, the route's reverse mapping */
+	char offered[65];       /* hex SHA-256 of the body offer() stored last */
 };
+
+/* The relay's outgoing hook as a route with "reverse": "mappings/cadena-aeo.json"
+ * has it (sharing.c finds the route; here there is only the one). */
+static int reverse_cadena(void *ctx, const char *destination, const struct tb_json *rec,
+                          struct tb_json **native, struct tb_error *err)
+{
+	(void)destination;
+	return tb_mapping_reverse_record(ctx, NULL, rec, native, err);
+}
 
 /* A host that dies (kill -9 style, no cleanup) right after the journal of a
  * submission commits and before anything is sent. */
@@ -526,6 +538,13 @@ static void relay_open(struct world *w, struct relay_b *rb, const struct tb_adap
 	memset(cfg.key, 7, 32);
 	if (tb_relay_new(&rb->r, &cfg, &e) != 0)
 		fail_msg("relay: %s", e.msg);
+	char mpath[4096];
+	snprintf(mpath, sizeof(mpath), "%s/mappings/cadena-aeo.json",
+	         getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".");
+	if (rb->rev == NULL && tb_mapping_load(mpath, &rb->rev, &e) != 0)
+		fail_msg("mapping: %s", e.msg);
+	struct tb_relay_hooks hooks = {.ctx = rb->rev, .outgoing = reverse_cadena};
+	tb_relay_set_hooks(rb->r, &hooks);
 	char j[1024], reg[80] = "";
 	if (ops == w->ops) /* cadena writes to its registry; ethereum to what each call names */
 		snprintf(reg, sizeof(reg), "\"registry\":\"%s\",", w->reg_b);
@@ -553,6 +572,8 @@ static void relay_close(struct relay_b *rb)
 	close_net(&rb->b);
 	tb_relay_free(rb->r);
 	rb->r = NULL;
+	tb_mapping_free(rb->rev);
+	rb->rev = NULL;
 }
 
 /* A canonical aeo.status record of certificate k, stored with an outbox row for B. */
@@ -572,6 +593,7 @@ static void offer(struct relay_b *rb, int k, const char *status, int version)
 	tb_sha256((const uint8_t *)body, strlen(body), h);
 	tb_hex_encode(h, 32, hx);
 	snprintf(rec.record_id, sizeof(rec.record_id), "sha256:%s", hx);
+	snprintf(rb->offered, sizeof(rb->offered), "%s", hx);
 	snprintf(rec.key, sizeof(rec.key), "AEO/PE/%d", k);
 	snprintf(rec.network, sizeof(rec.network), "pe-cadena");
 	snprintf(rec.locator, sizeof(rec.locator), "0xtest:%d:%d", k, version);
@@ -617,6 +639,23 @@ static uint64_t held_version(struct world *w, int k)
 	v = strtoull(hex + 2 + 5 * 64 + 48, NULL, 16);
 	tb_json_free(r);
 	return v;
+}
+
+/* Word i (0..5: admin, holder, status, effective, recordHash, version) of what
+ * registry B holds for certificate k, as 64 hex digits into out. */
+static void held_word(struct world *w, int k, int i, char out[65])
+{
+	uint8_t id[32];
+	id_of(k, id);
+	struct tb_abi_value arg = tb_abi_bytes32(id);
+	char *cd = calldata("certs(bytes32)", &arg, 1), p[1024];
+	snprintf(p, sizeof(p), "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", w->reg_b, cd);
+	free(cd);
+	struct tb_json *r = rpc(&w->b, "eth_call", p);
+	const char *hex = tb_json_string(r);
+	assert_int_equal(strlen(hex), 2 + 6 * 64);
+	snprintf(out, 65, "%.64s", hex + 2 + i * 64);
+	tb_json_free(r);
 }
 
 struct receipts {
@@ -837,6 +876,23 @@ static void superseded_versions_say_so(void **state)
 	offer(&rb, 21, "certified", 4);
 	drain(&rb);
 	assert_int_equal(held_version(w, 21), 4);
+	/* what the reverse mapping and the adapter wrote, field by field: recordHash is
+	 * the SHA-256 of the record as delivered (offer's body, RFC 8785 already), the
+	 * administration the relay's own account (key 2), no holder account, status 1
+	 * (certified), 2026-01-04T00:00:00Z = 1767225600 + 3 days */
+	char word[65], want[65];
+	held_word(w, 21, 4, word);
+	assert_string_equal(word, rb.offered);
+	held_word(w, 21, 0, word);
+	snprintf(want, sizeof(want), "000000000000000000000000%s", tb_ganache_addresses[2] + 2);
+	assert_int_equal(strcasecmp(word, want), 0);
+	held_word(w, 21, 1, word);
+	assert_string_equal(word, "0000000000000000000000000000000000000000000000000000000000000000");
+	held_word(w, 21, 2, word);
+	assert_string_equal(word, "0000000000000000000000000000000000000000000000000000000000000001");
+	held_word(w, 21, 3, word);
+	snprintf(want, sizeof(want), "%064llx", 1767225600ULL + 3 * 86400);
+	assert_string_equal(word, want);
 	struct receipts c;
 	receipts_of(&rb, &c);
 	assert_int_equal(c.n, 3);
