@@ -442,6 +442,17 @@ static void cadena_close(void *state)
 	free(cd);
 }
 
+/* One of poll's records (a StatusChanged event decoded: certId, status and the
+ * log that carries it): verify proves the log and that the fields are its own. */
+static int cadena_recognise(const struct tb_json *doc, char *doctype, size_t size)
+{
+	if (!evm_names_log(doc) || !tb_json_string(tb_json_get(doc, "certId")) ||
+	    !tb_json_string(tb_json_get(doc, "status")))
+		return 0;
+	snprintf(doctype, size, "cadena.aeo.status");
+	return 1;
+}
+
 const struct tb_adapter_ops tradebridge_adapter = {
 	.abi = TB_ADAPTER_ABI,
 	.name = "cadena",
@@ -455,4 +466,5 @@ const struct tb_adapter_ops tradebridge_adapter = {
 	.submit = cadena_submit,
 	.confirm = cadena_confirm,
 	.close = cadena_close,
+	.recognise = cadena_recognise,
 };
