@@ -47,6 +47,7 @@ struct cadena {
 	char *contract_item, *topic_item;
 	uint8_t registry[20];
 	const char *country;
+	const struct tb_log *log; /* the network's logger (lines carry its name) */
 };
 
 static const char *const status_names[4] = {"none", "certified", "suspended", "cancelled"};
@@ -80,6 +81,7 @@ static int cadena_open(const struct tb_network *net, void **state, struct tb_err
 		return rc;
 	}
 	cd->ev.host = net->host;
+	cd->log = net->log;
 	*state = cd;
 	return 0;
 }
@@ -393,10 +395,15 @@ static int mirror(struct cadena *cd, const struct tb_json *d, const char *key,
 	tb_hex_encode(held, 32, hh + 2);
 	if (yes == 1) { /* idempotent: the registry holds this version already */
 		snprintf(out->ref, sizeof(out->ref), "present:%s:%" PRIu64, h, ver);
+		tb_log_emit(cd->log, TB_LOG_INFO, "registry already holds this version; nothing sent",
+		            TB_LOG_FIELDS(TB_LF_STR("certId", h), TB_LF_INT("version", (long long)ver)));
 		return 0;
 	}
 	if (yes == 2) { /* not sent: confirm answers SUPERSEDED, naming what is there */
 		snprintf(out->ref, sizeof(out->ref), "superseded-by:%s:%" PRIu64 ":%s", h, have, hh);
+		tb_log_emit(cd->log, TB_LOG_INFO, "registry holds a later version; nothing sent",
+		            TB_LOG_FIELDS(TB_LF_STR("certId", h), TB_LF_INT("version", (long long)ver),
+		                          TB_LF_INT("held", (long long)have)));
 		return 0;
 	}
 	struct tb_abi_value v[7] = {tb_abi_bytes32(id), tb_abi_address(admin),

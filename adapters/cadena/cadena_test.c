@@ -272,8 +272,36 @@ struct net {
 	struct tb_network n;
 };
 
+/* What the adapters log, as the relay would give them a logger: kept in a
+ * temporary file so a test can read what an operator would see. */
+static struct tb_log net_log;
+static FILE *net_log_file;
+
+/* Everything logged since the last call, NUL-terminated (static). */
+static const char *logged(void)
+{
+	static char text[16384];
+	static long read_at;
+	fflush(net_log_file);
+	fseek(net_log_file, 0, SEEK_END);
+	long end = ftell(net_log_file);
+	size_t want = (size_t)(end - read_at) < sizeof(text) - 1 ? (size_t)(end - read_at)
+	                                                           : sizeof(text) - 1;
+	fseek(net_log_file, read_at, SEEK_SET);
+	size_t n = fread(text, 1, want, net_log_file);
+	text[n] = 0;
+	read_at = end;
+	fseek(net_log_file, 0, SEEK_END); /* the logger writes on at the end */
+	return text;
+}
+
 static int open_net(struct world *w, struct net *nt, const char *json, struct tb_error *e)
 {
+	if (net_log_file == NULL) {
+		net_log_file = tmpfile();
+		assert_non_null(net_log_file);
+		tb_log_init(&net_log, net_log_file, "cl-cadena", TB_LOG_INFO, TB_LOG_TEXT);
+	}
 	struct tb_json *o = NULL;
 	memset(nt, 0, sizeof(*nt));
 	nt->ops = w->ops;
@@ -284,7 +312,7 @@ static int open_net(struct world *w, struct net *nt, const char *json, struct tb
 	tb_json_free(o);
 	assert_int_equal(rc, 0);
 	nt->n = (struct tb_network){.name = "pe-cadena", .adapter = "cadena", .conf = nt->conf,
-	                            .host = w->host};
+	                            .host = w->host, .log = &net_log};
 	return w->ops->open(&nt->n, &nt->state, e);
 }
 
@@ -873,6 +901,11 @@ static void superseded_versions_say_so(void **state)
 	drain(&rb);
 	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
 	assert_int_equal(b1, b0);
+	/* the operator sees why nothing was sent, on a line naming the network */
+	const char *said = logged();
+	assert_non_null(strstr(said, "registry holds a later version; nothing sent"));
+	assert_non_null(strstr(said, "cl-cadena"));
+	assert_non_null(strstr(said, "held=3"));
 	offer(&rb, 21, "certified", 4);
 	drain(&rb);
 	assert_int_equal(held_version(w, 21), 4);
