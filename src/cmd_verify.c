@@ -215,6 +215,7 @@ static const struct tb_module *choose(const struct tb_modules *m, const struct t
                                       const struct verify_args *a, char *doctype, size_t size)
 {
 	const struct tb_module *hit = NULL;
+	size_t hits = 0;
 	const char *what = a->file ? a->file : a->tx ? "the log locator" : "stdin";
 	char tried[512] = "", both[256] = "", dt[64];
 	size_t nt = 0, nh = 0;
@@ -230,12 +231,13 @@ static const struct tb_module *choose(const struct tb_modules *m, const struct t
 		nh += (size_t)snprintf(both + nh, nh < sizeof(both) ? sizeof(both) - nh : 0,
 		                       "%s%s (%s)", nh ? " and " : "", ops->name, dt);
 		nh = nh < sizeof(both) ? nh : sizeof(both) - 1;
-		if (hit == NULL)
+		if (hits++ == 0) {
 			snprintf(doctype, size, "%s", dt);
-		hit = hit ? (const struct tb_module *)m : &m->items[i]; /* m: more than one */
+			hit = &m->items[i];
+		}
 	}
 	char msg[1024];
-	if (hit == (const struct tb_module *)m) {
+	if (hits > 1) {
 		snprintf(msg, sizeof(msg), "%s is recognised by %s; choose one with -a NAME", what, both);
 		return tb_cli_usage("verify", msg), NULL;
 	}
