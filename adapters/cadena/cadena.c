@@ -2,11 +2,12 @@
  * chain. Ingest decodes StatusChanged events into a native JSON record; verify runs
  * the EVM receipt proof and then checks the event's administration signed it; submit
  * mirrors an aeo.status record, in the native form the route's reverse mapping
- * (mappings/cadena-aeo.json) made, into this network's registry. Invariant: writing a record version
- * the registry already holds sends nothing (checked with eth_call first), and the
- * contract itself ignores a repeat, so a retry never has a second effect; a version
- * older than the registry's is not sent and is confirmed SUPERSEDED, never CONFIRMED. Mapping to
- * and from canonical aeo.status is data (mappings/cadena-aeo.json), not this file. */
+ * (mappings/cadena-aeo.json) made, into this network's registry. Invariant: writing
+ * a record version the registry already holds sends nothing (checked with eth_call
+ * first), and the contract itself ignores a repeat, so a retry never has a second
+ * effect; a version older than the registry's is not sent and is confirmed
+ * SUPERSEDED, never CONFIRMED. Mapping to and from canonical aeo.status is data
+ * (mappings/cadena-aeo.json), not this file. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -651,7 +651,8 @@ static void cadena_reverse_gives_registry_fields(void **state)
 		assert_non_null(strstr(err.msg, "does not fit a bytes32"));
 	}
 	/* a bytes32 that is not text does not read as an ID */
-	const char *bin = "{\"certId\":\"0x00ff000000000000000000000000000000000000000000000000000000000000\","
+	const char *bin = "{\"certId\":"
+	                  "\"0x00ff000000000000000000000000000000000000000000000000000000000000\","
 	                  "\"status\":\"certified\",\"effective\":1,\"country\":\"PE\"}";
 	assert_int_equal(tb_json_parse(bin, strlen(bin), NULL, &rec, &err), 0);
 	assert_int_equal(tb_mapping_apply(m, NULL, rec, &back, &err), TB_EINVAL);

@@ -3,7 +3,8 @@
  * hash is recomputed), INVALID once one byte of a proof node changes or the root is
  * another one, INVALID for a block whose hash does not hold; any other input goes to
  * the loaded adapter that recognises it (named when none or two do, -a chooses, -o
- * options go through its table); usage errors exit 2. Expected roots come from the vector set's expected.json. */
+ * options go through its table); usage errors exit 2. Expected roots come from the
+ * vector set's expected.json. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
