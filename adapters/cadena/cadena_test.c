@@ -604,8 +604,9 @@ static void relay_close(struct relay_b *rb)
 	rb->rev = NULL;
 }
 
-/* A canonical aeo.status record of certificate k, stored with an outbox row for B. */
-static void offer(struct relay_b *rb, int k, const char *status, int version)
+/* A canonical aeo.status record of certificate k (ID id), stored with an outbox row
+ * for B. */
+static void offer_id(struct relay_b *rb, int k, const char *id, const char *status, int version)
 {
 	struct tb_store *st = tb_relay_store(rb->r);
 	struct tb_store_record rec;
@@ -614,9 +615,9 @@ static void offer(struct relay_b *rb, int k, const char *status, int version)
 	uint8_t h[32];
 	int created = 0;
 	snprintf(body, sizeof(body), "{\"data\":{\"AEOCertificate\":{\"EffectiveDateTime\":"
-	         "\"2026-01-0%dT00:00:00Z\",\"ID\":\"PE/AEO/2026/%06d\",\"StatusCode\":\"%s\"}},"
+	         "\"2026-01-0%dT00:00:00Z\",\"ID\":\"%s\",\"StatusCode\":\"%s\"}},"
 	         "\"key\":\"AEO/PE/%d\",\"schema\":\"tradebridge/1\",\"type\":\"aeo.status\","
-	         "\"version\":%d}", version, k, status, k, version);
+	         "\"version\":%d}", version, id, status, k, version);
 	memset(&rec, 0, sizeof(rec));
 	tb_sha256((const uint8_t *)body, strlen(body), h);
 	tb_hex_encode(h, 32, hx);
@@ -630,6 +631,13 @@ static void offer(struct relay_b *rb, int k, const char *status, int version)
 	assert_int_equal(st->ops->record_put(st->state, &rec, &created, &e), 0);
 	assert_int_equal(st->ops->outbox_add(st->state, rec.id, "cl-cadena", body,
 	                                     tb_relay_now_ms(), &e), 0);
+}
+
+static void offer(struct relay_b *rb, int k, const char *status, int version)
+{
+	char id[64];
+	snprintf(id, sizeof(id), "PE/AEO/2026/%06d", k);
+	offer_id(rb, k, id, status, version);
 }
 
 /* Delivery rounds until nothing is pending (bounded: 100 rounds, 5 s of waits). */
@@ -718,6 +726,39 @@ static uint64_t tx_count_of(struct world *w, const char *addr)
 	assert_int_equal(tb_jsonrpc_quantity(r, &n, &e), 0);
 	tb_json_free(r);
 	return n;
+}
+
+/* A record the reverse mapping cannot turn into the registry's form (an ID longer
+ * than a bytes32) is a dead letter at the first attempt, with the mapping's words,
+ * and nothing is sent: retrying cannot make it fit. */
+static void unmappable_is_final(void **state)
+{
+	struct world *w = *state;
+	struct relay_b rb = {0};
+	struct tb_error e = {0};
+	struct tb_store_stats stats;
+	struct tb_outbox_row rows[4];
+	size_t n = 0;
+	uint64_t b0, b1;
+	relay_open(w, &rb, w->ops, 2);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b0, &e), 0);
+	offer_id(&rb, 31, "PE/AEO/2026/THIS-ID-IS-LONGER-THAN-32", "certified", 1);
+	drain(&rb);
+	struct tb_store *st = tb_relay_store(rb.r);
+	assert_int_equal(st->ops->stats(st->state, &stats, &e), 0);
+	assert_int_equal(stats.dead, 1);
+	assert_int_equal(stats.delivered, 0);
+	assert_int_equal(st->ops->dead_list(st->state, rows, 4, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].attempts, 1);
+	assert_non_null(strstr(rows[0].reason, "does not fit a bytes32"));
+	assert_non_null(strstr(rows[0].reason, "cadena-aeo.json"));
+	for (size_t i = 0; i < n; i++)
+		tb_outbox_row_fini(&rows[i]);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
+	assert_int_equal(b1, b0);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
 }
 
 /* Writes journalled in the relay's store: the same idempotency key sends the same
@@ -1318,6 +1359,7 @@ int main(void)
 		cmocka_unit_test(nonce_gap_is_filled),
 		cmocka_unit_test(crash_between_journal_and_send),
 		cmocka_unit_test(superseded_versions_say_so),
+		cmocka_unit_test(unmappable_is_final),
 		cmocka_unit_test(reorg_never_yields),
 		cmocka_unit_test(forged_events),
 		cmocka_unit_test(tampered_receipt),
