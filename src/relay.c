@@ -794,17 +794,19 @@ static int submit_confirm(struct tb_relay *r, const struct tb_outbox_row *row, s
 	if (row->txref[0]) {
 		snprintf(ref->ref, sizeof ref->ref, "%s", row->txref); /* in flight: only confirm */
 	} else {
-		struct tb_json *doc = NULL;
+		struct tb_json *doc = NULL, *native = NULL;
 		struct tb_store_record rec;
 		memset(&rec, 0, sizeof rec);
 		rc = tb_json_parse(row->payload, strlen(row->payload), NULL, &doc, aerr);
 		rc = rc ? rc : sto(r, r->store.ops->record_get(r->store.state, row->record, &rec, aerr));
+		if (rc == 0 && r->hooks.outgoing) /* the route's reverse mapping, if it has one */
+			rc = r->hooks.outgoing(r->hooks.ctx, d->name, doc, &native, aerr);
 		if (rc == 0) {
 			const char *type = tb_json_string(tb_json_get(doc, "type"));
 			struct tb_outgoing out = {.record_id = rec.record_id,
 			                          .record_type = type ? type : "",
-			                          .form = TB_FORM_CANONICAL,
-			                          .doc = doc,
+			                          .form = native ? TB_FORM_NATIVE : TB_FORM_CANONICAL,
+			                          .doc = native ? native : doc,
 			                          .idempotency_key = row->idem_key};
 			r->cur_row = row->id;
 			r->cur_dest = d->name;
@@ -812,8 +814,9 @@ static int submit_confirm(struct tb_relay *r, const struct tb_outbox_row *row, s
 			rc = d->ops->submit(d->state, &out, ref, st, aerr);
 			r->cur_row = 0;
 			r->cur_dest = NULL;
-			tb_store_record_fini(&rec);
 		}
+		tb_store_record_fini(&rec);
+		tb_json_free(native);
 		tb_json_free(doc);
 		if (rc) /* a failed submit is logged with the round's faults (publish_round) */
 			return rc;

@@ -37,6 +37,11 @@ struct tb_relay_hooks {
 	 * NULL = not sent. A NULL hook denies everything (default deny). */
 	int (*policy)(void *ctx, const char *destination, const struct tb_json *rec,
 	              struct tb_json **out, struct tb_error *err);
+	/* The destination's native form of rec (what policy let through), just before
+	 * submit: *native set = submitted as TB_FORM_NATIVE; NULL (or a NULL hook) = the
+	 * canonical record is. A failure is final for the row (TB_EINVAL). */
+	int (*outgoing)(void *ctx, const char *destination, const struct tb_json *rec,
+	                struct tb_json **native, struct tb_error *err);
 };
 
 struct tb_relay_config {

@@ -1,5 +1,5 @@
-/* The sharing policy and the relay's translate/policy hooks (see sharing.h); the
- * configuration's sections they work from are read in config_sharing.c.
+/* The sharing policy and the relay's translate/policy/outgoing hooks (see sharing.h);
+ * the configuration's sections they work from are read in config_sharing.c.
  * Invariant: every path that is not an explicit allow in the configuration ends in
  * "not sent" — unknown partner, type, missing MRA. */
 #include <stdio.h>
@@ -301,18 +301,32 @@ int tb_sharing_policy(void *ctx, const char *destination, const struct tb_json *
 	if (!copy)
 		return tb_error_set(err, TB_ENOMEM, "policy: out of memory");
 	int rc = filter(s, p, tb_json_get(copy, "data"), err);
-	if (rc == 0 && r->rev) {
-		struct tb_mapping_ctx mc = {s->relay.hash_salt,
-		                            s->relay.hash_salt ? strlen(s->relay.hash_salt) : 0};
-		struct tb_json *native = NULL;
-		rc = tb_mapping_reverse(r->rev, &mc, tb_json_get(copy, "data"), &native, err);
-		tb_json_free(copy);
-		copy = native;
-	}
 	if (rc) {
 		tb_json_free(copy);
 		return rc;
 	}
 	*out = copy;
 	return 0;
+}
+
+/* --- outgoing -------------------------------------------------------------------- */
+
+int tb_sharing_outgoing(void *ctx, const char *destination, const struct tb_json *rec,
+                        struct tb_json **native, struct tb_error *err)
+{
+	const struct tb_sharing *s = ctx;
+	const struct tb_json *src = tb_json_get(rec, "source");
+	const char *from = tb_json_string(tb_json_get(src, "network"));
+	const char *doctype = tb_json_string(tb_json_get(src, "doctype"));
+	const struct tb_route_conf *r = from && doctype ? route_to(s, from, destination, doctype)
+	                                                : NULL;
+	*native = NULL;
+	if (!r || !r->rev)
+		return 0; /* the destination takes the canonical record */
+	struct tb_mapping_ctx mc = {s->relay.hash_salt,
+	                            s->relay.hash_salt ? strlen(s->relay.hash_salt) : 0};
+	int rc = tb_mapping_reverse_record(r->rev, &mc, rec, native, err);
+	if (rc)
+		tb_error_prefix(err, "reverse mapping %s for %s", r->reverse_path, destination);
+	return rc;
 }

@@ -1,9 +1,10 @@
 /* Routes and the sharing policy from the configuration, and the relay hooks
  * built on them: translate (native -> canonical through the route's mapping,
- * versioned against the store, validated against the WCO dictionary) and policy
- * (per partner: types, MRA for aeo.status, dropped and hashed fields, reverse
- * mapping). Invariant: default deny — a partner, type or MRA not in the
- * configuration receives nothing; an invalid translation is never routed. */
+ * versioned against the store, validated against the WCO dictionary), policy
+ * (per partner: types, MRA for aeo.status, dropped and hashed fields) and
+ * outgoing (the route's reverse mapping, just before submit). Invariant: default
+ * deny — a partner, type or MRA not in the configuration receives nothing; an
+ * invalid translation is never routed. */
 #ifndef TB_SHARING_H
 #define TB_SHARING_H
 
@@ -82,5 +83,10 @@ int tb_sharing_translate(void *ctx, const char *network, const struct tb_native 
                          const struct tb_proof *proof, struct tb_json **out, struct tb_error *err);
 int tb_sharing_policy(void *ctx, const char *destination, const struct tb_json *rec,
                       struct tb_json **out, struct tb_error *err);
+/* The destination's native form of rec (as policy let it through) when its route
+ * names a reverse mapping: *native (caller frees), handed to submit as
+ * TB_FORM_NATIVE; *native NULL: no reverse mapping, submit gets the canonical record. */
+int tb_sharing_outgoing(void *ctx, const char *destination, const struct tb_json *rec,
+                        struct tb_json **native, struct tb_error *err);
 
 #endif

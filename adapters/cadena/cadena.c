@@ -1,20 +1,19 @@
 /* cadena: a CADENA-style AEO registry (contrib/contracts/AEORegistry.sol) on an EVM
  * chain. Ingest decodes StatusChanged events into a native JSON record; verify runs
  * the EVM receipt proof and then checks the event's administration signed it; submit
- * mirrors a record — native, or the canonical aeo.status the relay delivers — into
- * this network's registry. Invariant: writing a record version
- * the registry already holds sends nothing (checked with eth_call first), and the
- * contract itself ignores a repeat, so a retry never has a second effect; a version
- * older than the registry's is not sent and is confirmed SUPERSEDED, never CONFIRMED. Mapping to
- * canonical aeo.status is data (mappings/cadena-aeo.json), not this file. */
-#define _GNU_SOURCE /* timegm */
+ * mirrors an aeo.status record, in the native form the route's reverse mapping
+ * (mappings/cadena-aeo.json) made, into this network's registry. Invariant: writing
+ * a record version the registry already holds sends nothing (checked with eth_call
+ * first), and the contract itself ignores a repeat, so a retry never has a second
+ * effect; a version older than the registry's is not sent and is confirmed
+ * SUPERSEDED, never CONFIRMED. Mapping to and from canonical aeo.status is data
+ * (mappings/cadena-aeo.json), not this file. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "adapter.h"
 #include "evm/abi.h"
@@ -49,6 +48,7 @@ struct cadena {
 	char *contract_item, *topic_item;
 	uint8_t registry[20];
 	const char *country;
+	const struct tb_log *log; /* the network's logger (lines carry its name) */
 };
 
 static const char *const status_names[4] = {"none", "certified", "suspended", "cancelled"};
@@ -82,6 +82,7 @@ static int cadena_open(const struct tb_network *net, void **state, struct tb_err
 		return rc;
 	}
 	cd->ev.host = net->host;
+	cd->log = net->log;
 	*state = cd;
 	return 0;
 }
@@ -264,9 +265,16 @@ static int field_bytes(const struct tb_json *d, const char *k, uint8_t *out, siz
 	return 0;
 }
 
+/* A whole number, as a JSON number or as decimal digits (what a mapping's epoch
+ * date writes back). */
 static int field_u64(const struct tb_json *d, const char *k, uint64_t *v, struct tb_error *err)
 {
 	const struct tb_json *f = tb_json_get(d, k);
+	const char *t = tb_json_string(f);
+	if (t != NULL && t[0] && strlen(t) <= 15 && strspn(t, "0123456789") == strlen(t)) {
+		*v = strtoull(t, NULL, 10);
+		return 0;
+	}
 	if (f == NULL || f->type != TB_JSON_NUMBER || f->u.number.value < 0 ||
 	    f->u.number.value > 9007199254740991.0 || f->u.number.value != (double)(uint64_t)f->u.number.value)
 		return tb_error_set(err, TB_EINVAL, "cadena: record field \"%s\" is not a whole number",
@@ -312,64 +320,21 @@ static int already_there(struct cadena *cd, const uint8_t id[32], uint64_t versi
 	return rc;
 }
 
-/* "2023-11-14T22:13:21Z" (what the mapping's epoch dates give) -> seconds. */
-static int iso_seconds(const char *s, uint64_t *out)
+/* The native record mirror() writes, from the one the route's reverse mapping made
+ * (mappings/cadena-aeo.json: certId, status, effective, version and recordHash, the
+ * SHA-256 of the record as delivered). Two fields cannot be data, so they are set
+ * here when the mapping leaves them out: admin is this relay's own account (the
+ * key it signs with, known only once the network is open) and holder is no account
+ * (the record names the holder off chain, not by account). */
+static struct tb_json *with_own_fields(const struct cadena *cd, const struct tb_json *d)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	char z = 0;
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z' ||
-	    strlen(s) != 20)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return -1;
-	*out = (uint64_t)t;
-	return 0;
-}
-
-/* The native form submit writes, from a canonical aeo.status record (what the
- * relay delivers): the certificate id as bytes32 text, the status (revoked is the
- * contract's cancelled), the effective time, the record's envelope version, the
- * SHA-256 of the record as delivered (RFC 8785) as recordHash, this relay's own
- * account as the mirroring administration, and no holder account (the record
- * names the holder off chain, not by account). */
-static struct tb_json *from_canonical(const struct cadena *cd, const struct tb_json *rec,
-                                      struct tb_error *err)
-{
-	const struct tb_json *c = tb_json_get(tb_json_get(rec, "data"), "AEOCertificate");
-	const char *id = tb_json_string(tb_json_get(c, "ID"));
-	const char *sc = tb_json_string(tb_json_get(c, "StatusCode"));
-	const struct tb_json *ver = tb_json_get(rec, "version");
-	uint64_t eff;
-	uint8_t word[32] = {0}, h[32];
-	if (id == NULL || strlen(id) == 0 || strlen(id) > 32 || sc == NULL || ver == NULL ||
-	    iso_seconds(tb_json_string(tb_json_get(c, "EffectiveDateTime")), &eff) < 0) {
-		tb_error_set(err, TB_EINVAL, "%s: aeo.status record lacks AEOCertificate.ID (at most "
-		             "32 characters), StatusCode, EffectiveDateTime (UTC) or its version",
-		             cd->ev.network);
-		return NULL;
-	}
-	memcpy(word, id, strlen(id));
-	struct tb_buf b;
-	tb_buf_init(&b, 0);
-	if (tb_json_write_canonical(rec, &b, err) < 0) {
-		tb_buf_fini(&b);
-		return NULL;
-	}
-	tb_sha256(b.data, b.len, h);
-	tb_buf_fini(&b);
-	struct tb_json *o = tb_json_new_object();
-	set_hex(o, "certId", word, 32);
-	set_hex(o, "admin", cd->ev.from, 20);
-	set_hex(o, "holder", (const uint8_t[20]){0}, 20);
-	set_s(o, "status", strcmp(sc, "revoked") == 0 ? "cancelled" : sc);
-	tb_json_object_set(o, "effective", 9, tb_json_new_number((double)eff));
-	set_hex(o, "recordHash", h, 32);
-	tb_json_object_set(o, "version", 7, tb_json_clone(ver));
+	struct tb_json *o = tb_json_clone(d);
+	if (o == NULL || o->type != TB_JSON_OBJECT)
+		return o;
+	if (tb_json_get(o, "admin") == NULL)
+		set_hex(o, "admin", cd->ev.from, 20);
+	if (tb_json_get(o, "holder") == NULL)
+		set_hex(o, "holder", (const uint8_t[20]){0}, 20);
 	return o;
 }
 
@@ -377,22 +342,22 @@ static int cadena_submit(void *state, const struct tb_outgoing *rec, struct tb_t
                          struct tb_status *st, struct tb_error *err)
 {
 	struct cadena *cd = state;
-	const struct tb_json *d = rec->doc;
-	struct tb_json *made = NULL;
 	const char *type = rec->record_type ? rec->record_type : "";
 	(void)st; /* confirmed later, by receipt */
-	if (rec->form == TB_FORM_CANONICAL) {
-		if (strcmp(type, "aeo.status") != 0)
-			return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes aeo.status "
-			                    "records, not %s", cd->ev.network, type);
-		if (!cd->ev.has_key)
-			return tb_error_set(err, TB_ECONFIG, "%s: no key to write with", cd->ev.network);
-		if ((made = from_canonical(cd, d, err)) == NULL)
-			return TB_EINVAL;
-		d = made;
-	}
+	if (strcmp(type, "aeo.status") != 0)
+		return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes aeo.status "
+		                    "records, not %s", cd->ev.network, type[0] ? type : "(no type)");
+	if (rec->form != TB_FORM_NATIVE)
+		return tb_error_set(err, TB_EINVAL, "%s: a CADENA registry takes the registry's own "
+		                    "form of a record; give the route into it \"reverse\": "
+		                    "\"mappings/cadena-aeo.json\"", cd->ev.network);
+	if (!cd->ev.has_key)
+		return tb_error_set(err, TB_ECONFIG, "%s: no key to write with", cd->ev.network);
+	struct tb_json *d = with_own_fields(cd, rec->doc);
+	if (d == NULL)
+		return tb_error_set(err, TB_ENOMEM, "%s: out of memory", cd->ev.network);
 	int rc = mirror(cd, d, rec->idempotency_key, out, err);
-	tb_json_free(made);
+	tb_json_free(d);
 	return rc;
 }
 
@@ -431,10 +396,15 @@ static int mirror(struct cadena *cd, const struct tb_json *d, const char *key,
 	tb_hex_encode(held, 32, hh + 2);
 	if (yes == 1) { /* idempotent: the registry holds this version already */
 		snprintf(out->ref, sizeof(out->ref), "present:%s:%" PRIu64, h, ver);
+		tb_log_emit(cd->log, TB_LOG_INFO, "registry already holds this version; nothing sent",
+		            TB_LOG_FIELDS(TB_LF_STR("certId", h), TB_LF_INT("version", (long long)ver)));
 		return 0;
 	}
 	if (yes == 2) { /* not sent: confirm answers SUPERSEDED, naming what is there */
 		snprintf(out->ref, sizeof(out->ref), "superseded-by:%s:%" PRIu64 ":%s", h, have, hh);
+		tb_log_emit(cd->log, TB_LOG_INFO, "registry holds a later version; nothing sent",
+		            TB_LOG_FIELDS(TB_LF_STR("certId", h), TB_LF_INT("version", (long long)ver),
+		                          TB_LF_INT("held", (long long)have)));
 		return 0;
 	}
 	struct tb_abi_value v[7] = {tb_abi_bytes32(id), tb_abi_address(admin),
@@ -480,6 +450,17 @@ static void cadena_close(void *state)
 	free(cd);
 }
 
+/* One of poll's records (a StatusChanged event decoded: certId, status and the
+ * log that carries it): verify proves the log and that the fields are its own. */
+static int cadena_recognise(const struct tb_json *doc, char *doctype, size_t size)
+{
+	if (!evm_names_log(doc) || !tb_json_string(tb_json_get(doc, "certId")) ||
+	    !tb_json_string(tb_json_get(doc, "status")))
+		return 0;
+	snprintf(doctype, size, "cadena.aeo.status");
+	return 1;
+}
+
 const struct tb_adapter_ops tradebridge_adapter = {
 	.abi = TB_ADAPTER_ABI,
 	.name = "cadena",
@@ -493,4 +474,5 @@ const struct tb_adapter_ops tradebridge_adapter = {
 	.submit = cadena_submit,
 	.confirm = cadena_confirm,
 	.close = cadena_close,
+	.recognise = cadena_recognise,
 };

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -265,8 +267,36 @@ struct net {
 	struct tb_network n;
 };
 
+/* What the adapters log, as the relay would give them a logger: kept in a
+ * temporary file so a test can read what an operator would see. */
+static struct tb_log net_log;
+static FILE *net_log_file;
+
+/* Everything logged since the last call, NUL-terminated (static). */
+static const char *logged(void)
+{
+	static char text[16384];
+	static long read_at;
+	fflush(net_log_file);
+	fseek(net_log_file, 0, SEEK_END);
+	long end = ftell(net_log_file);
+	size_t want = (size_t)(end - read_at) < sizeof(text) - 1 ? (size_t)(end - read_at)
+	                                                           : sizeof(text) - 1;
+	fseek(net_log_file, read_at, SEEK_SET);
+	size_t n = fread(text, 1, want, net_log_file);
+	text[n] = 0;
+	read_at = end;
+	fseek(net_log_file, 0, SEEK_END); /* the logger writes on at the end */
+	return text;
+}
+
 static int open_net(struct world *w, struct net *nt, const char *json, struct tb_error *e)
 {
+	if (net_log_file == NULL) {
+		net_log_file = tmpfile();
+		assert_non_null(net_log_file);
+		tb_log_init(&net_log, net_log_file, "cl-cadena", TB_LOG_INFO, TB_LOG_TEXT);
+	}
 	struct tb_json *o = NULL;
 	memset(nt, 0, sizeof(*nt));
 	nt->ops = w->ops;
@@ -277,7 +307,7 @@ static int open_net(struct world *w, struct net *nt, const char *json, struct tb
 	tb_json_free(o);
 	assert_int_equal(rc, 0);
 	nt->n = (struct tb_network){.name = "pe-cadena", .adapter = "cadena", .conf = nt->conf,
-	                            .host = w->host};
+	                            .host = w->host, .log = &net_log};
 	return w->ops->open(&nt->n, &nt->state, e);
 }
 
@@ -492,7 +522,18 @@ struct relay_b {
 	struct tb_relay *r;
 	struct net b;
 	int die_after_journal;
+	struct tb_mapping *rev; /* mappings/cadena-aeo.json, the route's reverse mapping */
+	char offered[65];       /* hex SHA-256 of the body offer() stored last */
 };
+
+/* The relay's outgoing hook as a route with "reverse": "mappings/cadena-aeo.json"
+ * has it (sharing.c finds the route; here there is only the one). */
+static int reverse_cadena(void *ctx, const char *destination, const struct tb_json *rec,
+                          struct tb_json **native, struct tb_error *err)
+{
+	(void)destination;
+	return tb_mapping_reverse_record(ctx, NULL, rec, native, err);
+}
 
 /* A host that dies (kill -9 style, no cleanup) right after the journal of a
  * submission commits and before anything is sent. */
@@ -520,6 +561,13 @@ static void relay_open(struct world *w, struct relay_b *rb, const struct tb_adap
 	memset(cfg.key, 7, 32);
 	if (tb_relay_new(&rb->r, &cfg, &e) != 0)
 		fail_msg("relay: %s", e.msg);
+	char mpath[4096];
+	snprintf(mpath, sizeof(mpath), "%s/mappings/cadena-aeo.json",
+	         getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".");
+	if (rb->rev == NULL && tb_mapping_load(mpath, &rb->rev, &e) != 0)
+		fail_msg("mapping: %s", e.msg);
+	struct tb_relay_hooks hooks = {.ctx = rb->rev, .outgoing = reverse_cadena};
+	tb_relay_set_hooks(rb->r, &hooks);
 	char j[1024], reg[80] = "";
 	if (ops == w->ops) /* cadena writes to its registry; ethereum to what each call names */
 		snprintf(reg, sizeof(reg), "\"registry\":\"%s\",", w->reg_b);
@@ -547,10 +595,13 @@ static void relay_close(struct relay_b *rb)
 	close_net(&rb->b);
 	tb_relay_free(rb->r);
 	rb->r = NULL;
+	tb_mapping_free(rb->rev);
+	rb->rev = NULL;
 }
 
-/* A canonical aeo.status record of certificate k, stored with an outbox row for B. */
-static void offer(struct relay_b *rb, int k, const char *status, int version)
+/* A canonical aeo.status record of certificate k (ID id), stored with an outbox row
+ * for B. */
+static void offer_id(struct relay_b *rb, int k, const char *id, const char *status, int version)
 {
 	struct tb_store *st = tb_relay_store(rb->r);
 	struct tb_store_record rec;
@@ -559,13 +610,14 @@ static void offer(struct relay_b *rb, int k, const char *status, int version)
 	uint8_t h[32];
 	int created = 0;
 	snprintf(body, sizeof(body), "{\"data\":{\"AEOCertificate\":{\"EffectiveDateTime\":"
-	         "\"2026-01-0%dT00:00:00Z\",\"ID\":\"PE/AEO/2026/%06d\",\"StatusCode\":\"%s\"}},"
+	         "\"2026-01-0%dT00:00:00Z\",\"ID\":\"%s\",\"StatusCode\":\"%s\"}},"
 	         "\"key\":\"AEO/PE/%d\",\"schema\":\"tradebridge/1\",\"type\":\"aeo.status\","
-	         "\"version\":%d}", version, k, status, k, version);
+	         "\"version\":%d}", version, id, status, k, version);
 	memset(&rec, 0, sizeof(rec));
 	tb_sha256((const uint8_t *)body, strlen(body), h);
 	tb_hex_encode(h, 32, hx);
 	snprintf(rec.record_id, sizeof(rec.record_id), "sha256:%s", hx);
+	snprintf(rb->offered, sizeof(rb->offered), "%s", hx);
 	snprintf(rec.key, sizeof(rec.key), "AEO/PE/%d", k);
 	snprintf(rec.network, sizeof(rec.network), "pe-cadena");
 	snprintf(rec.locator, sizeof(rec.locator), "0xtest:%d:%d", k, version);
@@ -574,6 +626,13 @@ static void offer(struct relay_b *rb, int k, const char *status, int version)
 	assert_int_equal(st->ops->record_put(st->state, &rec, &created, &e), 0);
 	assert_int_equal(st->ops->outbox_add(st->state, rec.id, "cl-cadena", body,
 	                                     tb_relay_now_ms(), &e), 0);
+}
+
+static void offer(struct relay_b *rb, int k, const char *status, int version)
+{
+	char id[64];
+	snprintf(id, sizeof(id), "PE/AEO/2026/%06d", k);
+	offer_id(rb, k, id, status, version);
 }
 
 /* Delivery rounds until nothing is pending (bounded: 100 rounds, 5 s of waits). */
@@ -613,6 +672,23 @@ static uint64_t held_version(struct world *w, int k)
 	return v;
 }
 
+/* Word i (0..5: admin, holder, status, effective, recordHash, version) of what
+ * registry B holds for certificate k, as 64 hex digits into out. */
+static void held_word(struct world *w, int k, int i, char out[65])
+{
+	uint8_t id[32];
+	id_of(k, id);
+	struct tb_abi_value arg = tb_abi_bytes32(id);
+	char *cd = calldata("certs(bytes32)", &arg, 1), p[1024];
+	snprintf(p, sizeof(p), "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", w->reg_b, cd);
+	free(cd);
+	struct tb_json *r = rpc(&w->b, "eth_call", p);
+	const char *hex = tb_json_string(r);
+	assert_int_equal(strlen(hex), 2 + 6 * 64);
+	snprintf(out, 65, "%.64s", hex + 2 + i * 64);
+	tb_json_free(r);
+}
+
 struct receipts {
 	struct tb_receipt r[16];
 	size_t n;
@@ -645,6 +721,39 @@ static uint64_t tx_count_of(struct world *w, const char *addr)
 	assert_int_equal(tb_jsonrpc_quantity(r, &n, &e), 0);
 	tb_json_free(r);
 	return n;
+}
+
+/* A record the reverse mapping cannot turn into the registry's form (an ID longer
+ * than a bytes32) is a dead letter at the first attempt, with the mapping's words,
+ * and nothing is sent: retrying cannot make it fit. */
+static void unmappable_is_final(void **state)
+{
+	struct world *w = *state;
+	struct relay_b rb = {0};
+	struct tb_error e = {0};
+	struct tb_store_stats stats;
+	struct tb_outbox_row rows[4];
+	size_t n = 0;
+	uint64_t b0, b1;
+	relay_open(w, &rb, w->ops, 2);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b0, &e), 0);
+	offer_id(&rb, 31, "PE/AEO/2026/THIS-ID-IS-LONGER-THAN-32", "certified", 1);
+	drain(&rb);
+	struct tb_store *st = tb_relay_store(rb.r);
+	assert_int_equal(st->ops->stats(st->state, &stats, &e), 0);
+	assert_int_equal(stats.dead, 1);
+	assert_int_equal(stats.delivered, 0);
+	assert_int_equal(st->ops->dead_list(st->state, rows, 4, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].attempts, 1);
+	assert_non_null(strstr(rows[0].reason, "does not fit a bytes32"));
+	assert_non_null(strstr(rows[0].reason, "cadena-aeo.json"));
+	for (size_t i = 0; i < n; i++)
+		tb_outbox_row_fini(&rows[i]);
+	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
+	assert_int_equal(b1, b0);
+	relay_close(&rb);
+	tb_tmpdir_remove(rb.dir);
 }
 
 /* Writes journalled in the relay's store: the same idempotency key sends the same
@@ -828,9 +937,31 @@ static void superseded_versions_say_so(void **state)
 	drain(&rb);
 	assert_int_equal(tb_ganache_block_number(&w->b, &b1, &e), 0);
 	assert_int_equal(b1, b0);
+	/* the operator sees why nothing was sent, on a line naming the network */
+	const char *said = logged();
+	assert_non_null(strstr(said, "registry holds a later version; nothing sent"));
+	assert_non_null(strstr(said, "cl-cadena"));
+	assert_non_null(strstr(said, "held=3"));
 	offer(&rb, 21, "certified", 4);
 	drain(&rb);
 	assert_int_equal(held_version(w, 21), 4);
+	/* what the reverse mapping and the adapter wrote, field by field: recordHash is
+	 * the SHA-256 of the record as delivered (offer's body, RFC 8785 already), the
+	 * administration the relay's own account (key 2), no holder account, status 1
+	 * (certified), 2026-01-04T00:00:00Z = 1767225600 + 3 days */
+	char word[65], want[65];
+	held_word(w, 21, 4, word);
+	assert_string_equal(word, rb.offered);
+	held_word(w, 21, 0, word);
+	snprintf(want, sizeof(want), "000000000000000000000000%s", tb_ganache_addresses[2] + 2);
+	assert_int_equal(strcasecmp(word, want), 0);
+	held_word(w, 21, 1, word);
+	assert_string_equal(word, "0000000000000000000000000000000000000000000000000000000000000000");
+	held_word(w, 21, 2, word);
+	assert_string_equal(word, "0000000000000000000000000000000000000000000000000000000000000001");
+	held_word(w, 21, 3, word);
+	snprintf(want, sizeof(want), "%064llx", 1767225600ULL + 3 * 86400);
+	assert_string_equal(word, want);
 	struct receipts c;
 	receipts_of(&rb, &c);
 	assert_int_equal(c.n, 3);
@@ -1157,6 +1288,7 @@ int main(void)
 		cmocka_unit_test(nonce_gap_is_filled),
 		cmocka_unit_test(crash_between_journal_and_send),
 		cmocka_unit_test(superseded_versions_say_so),
+		cmocka_unit_test(unmappable_is_final),
 		cmocka_unit_test(reorg_never_yields),
 		cmocka_unit_test(forged_events),
 		cmocka_unit_test(tampered_receipt),

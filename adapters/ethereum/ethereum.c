@@ -4,6 +4,7 @@
  * with the network's key. Like every adapter, its only global symbol is
  * `tradebridge_adapter`; the EVM core (evm.c) is compiled in, not exported. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,16 @@ static void eth_close(void *state)
 	}
 }
 
+/* A log locator: {"transactionHash", "logIndex"}, as `tradebridge verify FILE`
+ * is given one (or as poll's evm.log records carry them). */
+static int eth_recognise(const struct tb_json *doc, char *doctype, size_t size)
+{
+	if (!evm_names_log(doc))
+		return 0;
+	snprintf(doctype, size, "evm.log");
+	return 1;
+}
+
 const struct tb_adapter_ops tradebridge_adapter = {
 	.abi = TB_ADAPTER_ABI,
 	.name = "ethereum",
@@ -96,4 +107,5 @@ const struct tb_adapter_ops tradebridge_adapter = {
 	.submit = eth_submit,
 	.confirm = eth_confirm,
 	.close = eth_close,
+	.recognise = eth_recognise,
 };

@@ -399,6 +399,22 @@ static int tt_verify(void *state, const struct tb_native *rec, struct tb_proof *
 	return 0;
 }
 
+/* An OpenAttestation document: v2 carries signature.type SHA3MerkleProof, v3 a
+ * proof object (or array of proofs). Anything else is not ours to check. */
+static int tt_recognise(const struct tb_json *doc, char *doctype, size_t size)
+{
+	const struct tb_json *sig = tb_json_get(doc, "signature");
+	const char *t = tb_json_string(tb_json_get(sig, "type"));
+	const struct tb_json *p = tb_json_get(doc, "proof");
+	if (doc == NULL || doc->type != TB_JSON_OBJECT)
+		return 0;
+	if (!(t && strcmp(t, "SHA3MerkleProof") == 0) &&
+	    !(p != NULL && (p->type == TB_JSON_OBJECT || p->type == TB_JSON_ARRAY)))
+		return 0;
+	snprintf(doctype, size, "oa.document");
+	return 1;
+}
+
 const struct tb_adapter_ops tradebridge_adapter = {
 	.abi = TB_ADAPTER_ABI,
 	.name = "tradetrust",
@@ -409,4 +425,5 @@ const struct tb_adapter_ops tradebridge_adapter = {
 	.poll = tt_poll,
 	.verify = tt_verify,
 	.close = tt_close,
+	.recognise = tt_recognise,
 };

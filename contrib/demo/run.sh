@@ -102,9 +102,11 @@ cat >"$work/relay.json" <<JSON
   },
   "routes": [
     {"from": "pe-cadena", "to": "cl-cadena", "types": ["cadena.aeo.status"],
-     "mapping": "$here/mappings/cadena-aeo.json", "allow_missing": ["AEOCertificate.Holder"]},
+     "mapping": "$here/mappings/cadena-aeo.json", "reverse": "$here/mappings/cadena-aeo.json",
+     "allow_missing": ["AEOCertificate.Holder"]},
     {"from": "pe-cadena", "to": "kr-cadena", "types": ["cadena.aeo.status"],
-     "mapping": "$here/mappings/cadena-aeo.json", "allow_missing": ["AEOCertificate.Holder"]}
+     "mapping": "$here/mappings/cadena-aeo.json", "reverse": "$here/mappings/cadena-aeo.json",
+     "allow_missing": ["AEOCertificate.Holder"]}
   ],
   "policies": {
     "cl-cadena": {"country": "CL", "types": ["aeo.status"],

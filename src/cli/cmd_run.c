@@ -129,7 +129,8 @@ static int session_open(struct session *s, const struct run_opts *o, struct tb_e
 	}
 	s->conf.sharing.store = tb_relay_store(s->relay);
 	struct tb_relay_hooks h = {.ctx = &s->conf.sharing, .translate = tb_sharing_translate,
-	                           .policy = tb_sharing_policy};
+	                           .policy = tb_sharing_policy,
+	                           .outgoing = tb_sharing_outgoing};
 	tb_relay_set_hooks(s->relay, &h);
 	return 0;
 }

@@ -105,7 +105,7 @@ static int run(const struct opts *o, const struct tb_mapping *m, const struct tb
 			tb_cli_error("translate", line);
 			return TB_EXIT_INVALID;
 		}
-		if (tb_mapping_reverse(m, &ctx, tb_json_get(in, "data"), &out, err))
+		if (tb_mapping_reverse_record(m, &ctx, in, &out, err)) /* as the relay does */
 			return TB_EXIT_INVALID;
 		status = TB_EXIT_OK;
 	} else {

@@ -1,9 +1,12 @@
-/* tradebridge verify: one entry for every proof-carrying input. It looks at what it
- * was given and dispatches: an eth_getProof result (checked here against a stateRoot
- * or a block header), a log locator (--tx/--log, checked live by the ethereum module)
- * or an OpenAttestation document (the tradetrust module). Invariant: the exit status
- * is the verdict (0 VALID, 1 INVALID, 3 UNKNOWN) and 2 only for usage; a check that
- * could not be made is UNKNOWN, never INVALID. */
+/* tradebridge verify: one entry for every proof-carrying input. An eth_getProof
+ * result is checked here, against a stateRoot or a block header (src/crypto, no
+ * network); anything else is offered to every loaded adapter's recognise, and the
+ * one that takes it checks it, configured by -o NAME=VALUE through its own options
+ * table. The modules are loaded through the configuration path, as run loads them
+ * (-c: with the file's adapter_path). This file names no adapter but for the
+ * deprecated log-locator flags.
+ * Invariant: the exit status is the verdict (0 VALID, 1 INVALID, 3 UNKNOWN) and 2
+ * only for usage; a check that could not be made is UNKNOWN, never INVALID. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -20,35 +23,37 @@
 #include "lib/hex.h"
 #include "lib/json.h"
 #include "config.h"
+#include "modules.h"
 
 #define VERIFY_MAX_INPUT ((size_t)64 << 20)
-#define VERIFY_MAX_OPTS 32
 
 static const char verify_usage[] =
-	"usage: tradebridge verify [-c CONFIG] [--json] [OPTIONS] [FILE]\n"
+	"usage: tradebridge verify [-c CONFIG] [--json] [-a ADAPTER] [-o NAME=VALUE]... [FILE]\n"
 	"  Verify a proof-carrying input and print VALID, INVALID or UNKNOWN with the reasons.\n"
-	"  FILE (or stdin) is one of:\n"
-	"    an eth_getProof result (or the JSON-RPC answer holding it), checked against\n"
+	"  FILE (or stdin) is offered to every loaded adapter; the one that recognises it\n"
+	"  checks it:\n"
+	"    -c CONFIG      load the modules as run does, with the file's adapter_path\n"
+	"                   (without -c: $TRADEBRIDGE_ADAPTER_PATH and the installed folder)\n"
+	"    -o NAME=VALUE  an option of that adapter (tradebridge adapters --describe NAME),\n"
+	"                   e.g. -o rpc=URL, -o dns=HOST:PORT; a list is comma-separated\n"
+	"    -a ADAPTER     which adapter, when more than one recognises FILE\n"
+	"  An eth_getProof result (or the JSON-RPC answer holding it) is checked here against\n"
 	"      --state-root HEX     the 32-byte state root, or\n"
-	"      --block BLOCK.json   an eth_getBlockBy* result whose hash is recomputed first;\n"
-	"    an OpenAttestation document (v2 SHA3MerkleProof or v3 proof), checked by the\n"
-	"      tradetrust adapter with --rpc URL and --dns HOST:PORT.\n"
-	"  Without FILE, a log is checked live on chain by the ethereum adapter:\n"
-	"      --rpc URL --tx HASH --log INDEX\n"
-	"  -c, --config FILE  load the adapter modules as run does, with the file's\n"
-	"    adapter_path (without -c: $TRADEBRIDGE_ADAPTER_PATH and the built-in folder).\n"
-	"  -o, --option NAME=VALUE  an option of the adapter that checks the input, checked\n"
-	"    against its table (tradebridge adapters --describe NAME); --rpc and --dns are\n"
-	"    -o rpc= and -o dns=. VALUE is JSON when it parses as JSON, else a string.\n"
+	"      --block BLOCK.json   an eth_getBlockBy* result whose hash is recomputed first.\n"
+	"  Deprecated, for one release: --rpc URL (-o rpc=URL), --dns HOST:PORT\n"
+	"  (-o dns=HOST:PORT), and --tx HASH --log INDEX without FILE (a file holding\n"
+	"  {\"transactionHash\": HASH, \"logIndex\": INDEX}, checked by the ethereum adapter).\n"
 	"  --json prints the proof (verdict, kind, reason, detail) as JSON.\n"
 	"  Exit status: 0 VALID, 1 INVALID, 2 usage, 3 UNKNOWN (could not check).\n";
 
+#define VERIFY_MAX_OPTS 32
+
 struct verify_args {
 	int json;
-	const char *state_root, *block, *rpc, *tx, *log, *dns, *file;
+	const char *state_root, *block, *rpc, *tx, *log, *dns, *file, *adapter;
 	const char *config; /* -c: its adapter_path is searched for the modules */
-	const char *opt[VERIFY_MAX_OPTS]; /* -o NAME=VALUE, for the adapter's option table */
-	size_t n_opt;
+	const char *opts[VERIFY_MAX_OPTS]; /* "name=value", as given to -o */
+	size_t nopts;
 };
 
 static const char *verdict_name(enum tb_verdict v)
@@ -108,50 +113,18 @@ static void proof_from_error(struct tb_proof *p, int rc, const struct tb_error *
 	set_reason(p, "%s", e->msg[0] ? e->msg : tb_strerror(rc));
 }
 
-/* opts with every -o NAME=VALUE set over it (a VALUE that is JSON is taken as
- * such, anything else as a string): the adapter's option table checks them. */
-static struct tb_json *with_o(const struct verify_args *a, const struct tb_json *opts,
-                              struct tb_error *err)
+/* Adapter `name` from the configuration path, configured from opts and opened
+ * without a host, runs verify on native; the verdict is printed. */
+static int verify_with_module(const struct tb_config *c, const char *name,
+                              const struct tb_json *opts, const struct tb_native *native,
+                              const struct verify_args *a)
 {
-	struct tb_json *o = opts ? tb_json_clone(opts) : tb_json_new_object();
-	for (size_t i = 0; o && i < a->n_opt; i++) {
-		const char *eq = strchr(a->opt[i], '=');
-		if (!eq || eq == a->opt[i]) {
-			tb_error_set(err, TB_ECONFIG, "-o %s: expected NAME=VALUE (an option of the "
-			             "adapter: tradebridge adapters --describe NAME)", a->opt[i]);
-			tb_json_free(o);
-			return NULL;
-		}
-		struct tb_json *v = NULL;
-		struct tb_error ignored;
-		if (tb_json_parse(eq + 1, strlen(eq + 1), NULL, &v, &ignored) != 0)
-			v = tb_json_new_string(eq + 1, strlen(eq + 1));
-		if (tb_json_object_set(o, a->opt[i], (size_t)(eq - a->opt[i]), v) != 0) {
-			tb_error_set(err, TB_ENOMEM, "out of memory");
-			tb_json_free(o);
-			return NULL;
-		}
-	}
-	if (!o)
-		tb_error_set(err, TB_ENOMEM, "out of memory");
-	return o;
-}
-
-/* Adapter `name` from the configuration path (its adapter_path with -c), configured
- * from opts and opened without a host, runs verify on native. */
-static int verify_with_module(const char *name, const struct tb_json *opts,
-                              const struct tb_native *native, const struct verify_args *a)
-{
-	struct tb_config *c = calloc(1, sizeof *c); /* finished even when never loaded */
 	struct tb_config_net n;
 	struct tb_error e = {0};
 	struct tb_proof proof = {.verdict = TB_UNKNOWN};
 	int status = TB_EXIT_USAGE;
-	if (c == NULL)
-		return TB_EXIT_USAGE;
-	struct tb_json *all = with_o(a, opts, &e);
-	int rc = all ? tb_config_load(c, a->config, NULL, TB_CONFIG_MODULES, &e) : TB_ECONFIG;
-	if (rc == 0 && (rc = tb_config_adapter_open(c, name, all, name, &n, &e)) == 0) {
+	int rc = tb_config_adapter_open(c, name, opts, name, &n, &e);
+	if (rc == 0) {
 		rc = n.mod->ops->verify ? n.mod->ops->verify(n.state, native, &proof, &e)
 		                        : tb_error_set(&e, TB_ENOTSUP, "the module has no verify "
 		                                                       "operation");
@@ -167,7 +140,146 @@ static int verify_with_module(const char *name, const struct tb_json *opts,
 		status = print_proof(&proof, a->json);
 	}
 	tb_proof_fini(&proof);
-	tb_json_free(all);
+	return status;
+}
+
+/* One -o value as the option's type wants it in JSON: a number for INT, true/false
+ * for BOOL, a comma-separated list for STRLIST, JSON text for JSON; else (and when
+ * it does not parse: the loader then names the option) a string. NULL: no memory. */
+static struct tb_json *opt_value(const struct tb_option *o, const char *v)
+{
+	struct tb_json *j = NULL;
+	if (o && (o->type == TB_OPT_INT || o->type == TB_OPT_BOOL || o->type == TB_OPT_JSON)) {
+		if (tb_json_parse(v, strlen(v), NULL, &j, NULL) == 0)
+			return j;
+	}
+	if (o && o->type == TB_OPT_STRLIST) {
+		j = tb_json_new_array();
+		for (const char *p = v; j && *v;) {
+			const char *c = strchr(p, ',');
+			size_t n = c ? (size_t)(c - p) : strlen(p);
+			tb_json_array_push(j, tb_json_new_string(p, n));
+			if (!c)
+				break;
+			p = c + 1;
+		}
+		return j;
+	}
+	return tb_json_new_string(v, strlen(v));
+}
+
+/* -o NAME=VALUE pairs (and the deprecated --rpc, --dns) as the options object of
+ * ops; a name the adapter does not have is left for tb_options_load to refuse. */
+static int build_opts(const struct tb_adapter_ops *ops, const struct verify_args *a,
+                      struct tb_json **out)
+{
+	struct tb_json *o = tb_json_new_object();
+	const char *alias[2][2] = {{"rpc", a->rpc}, {"dns", a->dns}};
+	for (size_t i = 0; o && i < a->nopts + 2; i++) {
+		char name[128];
+		const char *val;
+		if (i < a->nopts) {
+			const char *eq = strchr(a->opts[i], '=');
+			if (eq == NULL || eq == a->opts[i] || (size_t)(eq - a->opts[i]) >= sizeof(name)) {
+				tb_json_free(o);
+				return tb_cli_usage("verify", "-o takes NAME=VALUE (an option of the adapter)");
+			}
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - a->opts[i]), a->opts[i]);
+			val = eq + 1;
+		} else if ((val = alias[i - a->nopts][1]) != NULL) {
+			snprintf(name, sizeof(name), "%s", alias[i - a->nopts][0]);
+		} else {
+			continue;
+		}
+		const struct tb_option *opt = ops->options;
+		while (opt && opt->name && strcmp(opt->name, name) != 0)
+			opt++;
+		struct tb_json *v = opt_value(opt && opt->name ? opt : NULL, val);
+		if (v == NULL || tb_json_object_set(o, name, strlen(name), v)) { /* a later -o wins */
+			tb_json_free(o);
+			o = NULL;
+		}
+	}
+	*out = o;
+	if (o == NULL)
+		tb_cli_error("verify", "out of memory");
+	return o ? -1 : TB_EXIT_USAGE;
+}
+
+/* The loaded adapter that checks doc: -a's choice, or the only one that recognises
+ * it. NULL after a usage error naming what was tried (or who competes). */
+static const struct tb_module *choose(const struct tb_modules *m, const struct tb_json *doc,
+                                      const struct verify_args *a, char *doctype, size_t size)
+{
+	const struct tb_module *hit = NULL;
+	size_t hits = 0;
+	const char *what = a->file ? a->file : a->tx ? "the log locator" : "stdin";
+	char tried[512] = "", both[256] = "", dt[64];
+	size_t nt = 0, nh = 0;
+	for (size_t i = 0; i < m->len; i++) {
+		const struct tb_adapter_ops *ops = m->items[i].ops;
+		nt += (size_t)snprintf(tried + nt, nt < sizeof(tried) ? sizeof(tried) - nt : 0, "%s%s",
+		                       i ? ", " : "", ops->name);
+		nt = nt < sizeof(tried) ? nt : sizeof(tried) - 1;
+		if (!ops->recognise || !ops->recognise(doc, dt, sizeof(dt)))
+			continue;
+		if (a->adapter && strcmp(a->adapter, ops->name) != 0)
+			continue;
+		nh += (size_t)snprintf(both + nh, nh < sizeof(both) ? sizeof(both) - nh : 0,
+		                       "%s%s (%s)", nh ? " and " : "", ops->name, dt);
+		nh = nh < sizeof(both) ? nh : sizeof(both) - 1;
+		if (hits++ == 0) {
+			snprintf(doctype, size, "%s", dt);
+			hit = &m->items[i];
+		}
+	}
+	char msg[1024];
+	if (hits > 1) {
+		snprintf(msg, sizeof(msg), "%s is recognised by %s; choose one with -a NAME", what, both);
+		return tb_cli_usage("verify", msg), NULL;
+	}
+	if (hit == NULL && a->adapter && tb_modules_find(m, a->adapter) == NULL) {
+		snprintf(msg, sizeof(msg), "adapter %s is not loaded (tried: %s; set "
+		         "TRADEBRIDGE_ADAPTER_PATH)", a->adapter, nt ? tried : "none");
+		return tb_cli_usage("verify", msg), NULL;
+	}
+	if (hit == NULL && a->adapter) {
+		snprintf(msg, sizeof(msg), "adapter %s does not recognise %s", a->adapter, what);
+		return tb_cli_usage("verify", msg), NULL;
+	}
+	if (hit == NULL) {
+		snprintf(msg, sizeof(msg), "no loaded adapter recognises %s (tried: %s)%s", what,
+		         nt ? tried : "none",
+		         nt ? "" : "; set TRADEBRIDGE_ADAPTER_PATH to where the modules are");
+		return tb_cli_usage("verify", msg), NULL;
+	}
+	return hit;
+}
+
+/* doc to the adapter that recognises it, configured from -o. */
+static int verify_by_adapter(const struct verify_args *a, struct tb_json *doc)
+{
+	struct tb_config *c = calloc(1, sizeof *c); /* finished even when never loaded */
+	struct tb_error e = {0};
+	struct tb_native n = {0};
+	struct tb_json *opts = NULL;
+	int status = TB_EXIT_USAGE;
+	if (c == NULL) {
+		tb_cli_error("verify", "out of memory");
+		return TB_EXIT_USAGE;
+	}
+	if (tb_config_load(c, a->config, NULL, TB_CONFIG_MODULES, &e) != 0) {
+		tb_cli_error("verify", e.msg);
+		goto out;
+	}
+	const struct tb_module *mod = choose(c->mods, doc, a, n.doctype, sizeof(n.doctype));
+	if (mod == NULL || build_opts(mod->ops, a, &opts) >= 0)
+		goto out;
+	snprintf(n.locator, sizeof(n.locator), "%s", a->file ? a->file : "stdin");
+	n.doc = doc;
+	status = verify_with_module(c, mod->ops->name, opts, &n, a);
+out:
+	tb_json_free(opts);
 	tb_config_fini(c);
 	free(c);
 	return status;
@@ -178,48 +290,23 @@ static int set_str(struct tb_json *o, const char *k, const char *v)
 	return v ? tb_json_object_set(o, k, strlen(k), tb_json_new_string(v, strlen(v))) : 0;
 }
 
-static int verify_log(const struct verify_args *a)
+/* The deprecated --tx/--log: the log locator as the document ethereum recognises. */
+static int verify_log(struct verify_args *a)
 {
 	uint64_t idx = 0;
-	if (!a->rpc || tb_num_u64(a->log, 0, 1000000, "--log", &idx, NULL) != 0 ||
-	    strlen(a->tx) != 66)
-		return tb_cli_usage("verify", "a log locator is --rpc URL --tx 0xHASH(32 bytes) "
-		                              "--log INDEX");
-	struct tb_native n = {0};
-	snprintf(n.locator, sizeof(n.locator), "%s:%" PRIu64, a->tx, idx);
-	snprintf(n.doctype, sizeof(n.doctype), "evm.log");
-	struct tb_json *opts = tb_json_new_object();
-	n.doc = tb_json_new_object();
-	set_str(opts, "rpc", a->rpc);
-	set_str(n.doc, "transactionHash", a->tx);
-	tb_json_object_set(n.doc, "logIndex", 8, tb_json_new_number((double)idx));
-	int st = verify_with_module("ethereum", opts, &n, a);
-	tb_json_free(opts);
-	tb_json_free(n.doc);
-	return st;
-}
-
-static int is_oa_document(const struct tb_json *d)
-{
-	const struct tb_json *sig = tb_json_get(d, "signature");
-	const char *t = tb_json_string(tb_json_get(sig, "type"));
-	if (t && strcmp(t, "SHA3MerkleProof") == 0)
-		return 1;
-	const struct tb_json *p = tb_json_get(d, "proof");
-	return p != NULL && (p->type == TB_JSON_OBJECT || p->type == TB_JSON_ARRAY);
-}
-
-static int verify_oa(const struct verify_args *a, struct tb_json *doc)
-{
-	struct tb_native n = {0};
-	snprintf(n.locator, sizeof(n.locator), "%s", a->file ? a->file : "stdin");
-	snprintf(n.doctype, sizeof(n.doctype), "oa.document");
-	n.doc = doc;
-	struct tb_json *opts = tb_json_new_object();
-	set_str(opts, "rpc", a->rpc);
-	set_str(opts, "dns", a->dns);
-	int st = verify_with_module("tradetrust", opts, &n, a);
-	tb_json_free(opts);
+	if (tb_num_u64(a->log, 0, 1000000, "--log", &idx, NULL) != 0 || strlen(a->tx) != 66)
+		return tb_cli_usage("verify", "a log locator is --tx 0xHASH(32 bytes) --log INDEX");
+	struct tb_json *doc = tb_json_new_object();
+	if (doc == NULL || set_str(doc, "transactionHash", a->tx) ||
+	    tb_json_object_set(doc, "logIndex", 8, tb_json_new_number((double)idx))) {
+		tb_json_free(doc);
+		tb_cli_error("verify", "out of memory");
+		return TB_EXIT_USAGE;
+	}
+	if (a->adapter == NULL)
+		a->adapter = "ethereum";
+	int st = verify_by_adapter(a, doc);
+	tb_json_free(doc);
 	return st;
 }
 
@@ -318,12 +405,13 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"block", required_argument, NULL, 'b'}, {"rpc", required_argument, NULL, 'r'},
 		{"tx", required_argument, NULL, 't'},    {"log", required_argument, NULL, 'l'},
 		{"dns", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
-		{"config", required_argument, NULL, 'c'}, {"option", required_argument, NULL, 'o'},
+		{"adapter", required_argument, NULL, 'a'}, {"option", required_argument, NULL, 'o'},
+		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+hc:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ha:o:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': a->json = 1; break;
 		case 's': a->state_root = optarg; break;
@@ -332,11 +420,12 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case 't': a->tx = optarg; break;
 		case 'l': a->log = optarg; break;
 		case 'd': a->dns = optarg; break;
+		case 'a': a->adapter = optarg; break;
 		case 'c': a->config = optarg; break;
 		case 'o':
-			if (a->n_opt == VERIFY_MAX_OPTS)
-				return tb_cli_usage("verify", "too many -o options");
-			a->opt[a->n_opt++] = optarg;
+			if (a->nopts == VERIFY_MAX_OPTS)
+				return tb_cli_usage("verify", "at most 32 -o options");
+			a->opts[a->nopts++] = optarg;
 			break;
 		case 'h': fputs(verify_usage, stdout); return TB_EXIT_OK;
 		default: return tb_cli_bad_option("verify", argv);
@@ -365,13 +454,10 @@ int tb_cmd_verify(int argc, char **argv)
 	struct tb_json *in = NULL;
 	if (read_json(a.file, &in) < 0)
 		return TB_EXIT_USAGE;
-	if (in->type == TB_JSON_OBJECT && tb_json_get(in, "accountProof"))
+	if (in->type == TB_JSON_OBJECT && tb_json_get(in, "accountProof") && !a.adapter)
 		st = verify_getproof(&a, in);
-	else if (in->type == TB_JSON_OBJECT && is_oa_document(in))
-		st = verify_oa(&a, in);
 	else
-		st = tb_cli_usage("verify", "the input is neither an eth_getProof result nor an "
-		                            "OpenAttestation document");
+		st = verify_by_adapter(&a, in);
 	tb_json_free(in);
 	return st;
 }

@@ -536,6 +536,15 @@ static int step_receipts_and_log(struct check *k, struct tb_json **log_out)
 	               k->log_index, k->tx, sg, em, k->number);
 }
 
+int evm_names_log(const struct tb_json *doc)
+{
+	uint8_t tx[32];
+	uint64_t idx;
+	return doc && doc->type == TB_JSON_OBJECT &&
+	       evm_hex_fixed(tb_json_string(tb_json_get(doc, "transactionHash")), tx, 32) == 0 &&
+	       u64_of(doc, "logIndex", &idx) == 0;
+}
+
 int evm_verify(struct evm *ev, const struct tb_native *rec, struct tb_proof *out,
                struct tb_json **log, struct tb_error *err)
 {

@@ -89,6 +89,9 @@ int evm_poll(struct evm *ev, const struct tb_cursor *from, struct tb_batch *out,
  * VALID, *log (may be NULL) gets a clone of the verified log object. */
 int evm_verify(struct evm *ev, const struct tb_native *rec, struct tb_proof *out,
                struct tb_json **log, struct tb_error *err);
+/* 1 if doc names a log evm_verify can check: a 32-byte 0x transactionHash and a
+ * logIndex (number or quantity). For recognise. */
+int evm_names_log(const struct tb_json *doc);
 /* Send a call to `to` signed with the configured key; ref gets the tx hash. With a
  * host, the signed bytes (per idempotency key), the nonce advance and the outbox row
  * in flight commit together before sending; a retry with the same key resends the

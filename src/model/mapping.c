@@ -56,6 +56,7 @@ struct rule {
 	enum date_fmt dates[MAP_MAX_DATES];
 	size_t ndates;
 	int scale, has_scale;
+	int bytes32; /* "encoding": "bytes32": native 0x bytes32 text, canonical the text */
 	enum when_kind when;
 	struct path when_path;
 	const struct tb_json *when_value;
@@ -69,6 +70,7 @@ struct tb_mapping {
 	struct tb_json *doc;
 	const char *id, *version, *record_type, *format, *source, *key_sep;
 	const struct tb_json *key;
+	const struct tb_json *envelope; /* {"version": native path, ...}: written on reverse */
 	int reversible;
 	int empty_is_absent; /* "" in the native tree counts as missing (XML <X/>) */
 	struct rule *rules;
@@ -474,15 +476,56 @@ static struct tb_json *hashed(const struct run *r, const char *s, size_t n)
 	return tb_json_new_string(out, strlen(out));
 }
 
-/* A canonical leaf from native text: table, date, scale, hash, number. */
+/* Solidity's bytes32 text: "0x" + 64 hex digits, 1 to 32 printable ASCII bytes then
+ * zero bytes. out gets the text (33 bytes); -1 if s is not that. */
+static int bytes32_to_text(const char *s, size_t n, char out[33])
+{
+	uint8_t b[32];
+	size_t k = 0, got = 0;
+	if (n != 66 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') ||
+	    tb_hex_decode(s + 2, 64, b, 32, &got, NULL) != 0 || got != 32)
+		return -1;
+	while (k < 32 && b[k] >= 0x20 && b[k] < 0x7f)
+		k++;
+	for (size_t i = k; i < 32; i++)
+		if (b[i] != 0)
+			return -1;
+	memcpy(out, b, k);
+	out[k] = 0;
+	return k ? 0 : -1;
+}
+
+/* The reverse: text of 1 to 32 printable ASCII bytes -> "0x" + 64 hex digits (67 bytes). */
+static int text_to_bytes32(const char *s, size_t n, char out[67])
+{
+	uint8_t b[32] = {0};
+	if (n == 0 || n > 32)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return -1;
+	memcpy(b, s, n);
+	out[0] = '0', out[1] = 'x';
+	tb_hex_encode(b, 32, out + 2);
+	return 0;
+}
+
+/* A canonical leaf from native text: bytes32, table, date, scale, hash, number. */
 static int leaf_forward(struct run *r, const struct rule *ru, const struct tb_json *j,
                         const char *s, size_t n, struct tb_json **out)
 {
-	char buf[64];
+	char buf[64], text[33];
 	struct tb_buf tmp;
 	tb_buf_init(&tmp, 4096);
 	int rc = 0;
-	if (ru->table) {
+	if (ru->bytes32) {
+		if (bytes32_to_text(s, n, text))
+			rc = rule_error(r, ru, TB_EINVAL, "\"%.70s\" is not a bytes32 holding text (0x and "
+			                "64 hex digits: printable ASCII, then zero bytes)", s);
+		else
+			s = text, n = strlen(text);
+	}
+	if (!rc && ru->table) {
 		const char *v = table_lookup(ru->table, s, 0);
 		if (!v && !ru->table_pass)
 			rc = rule_error(r, ru, TB_EINVAL, "value \"%.60s\" is not in the rule's table", s);
@@ -782,6 +825,14 @@ static int leaf_reverse(struct run *r, const struct rule *ru, const char *s, siz
 		else if (v)
 			s = v, n = strlen(v);
 	}
+	char word[67];
+	if (!rc && ru->bytes32) {
+		if (text_to_bytes32(s, n, word))
+			rc = rule_error(r, ru, TB_EINVAL, "\"%.60s\" does not fit a bytes32 as text (1 to 32 "
+			                "printable ASCII characters)", s);
+		else
+			s = word, n = 66;
+	}
 	if (!rc) {
 		*out = tb_json_new_string(s, n);
 		if (*out && ru->date == DATE_EDIFACT) {
@@ -909,6 +960,67 @@ int tb_mapping_reverse(const struct tb_mapping *m, const struct tb_mapping_ctx *
 	return run_top(m, ctx, data, out, err, 1);
 }
 
+/* One envelope value of rec as the reverse mapping's "envelope" names it: the
+ * record's version, key or type as they are, or digest: "0x" + SHA-256 of the
+ * record's RFC 8785 form, the record exactly as delivered (a destination that
+ * anchors a record on chain stores this, so a holder of the record can check it).
+ * NULL with err set if rec lacks it. */
+static struct tb_json *envelope_value(const struct tb_mapping *m, const char *name,
+                                      const struct tb_json *rec, struct tb_error *err)
+{
+	if (strcmp(name, "digest") != 0) {
+		const struct tb_json *v = tb_json_get(rec, name);
+		struct tb_json *c = v ? tb_json_clone(v) : NULL;
+		if (!c)
+			tb_error_set(err, v ? TB_ENOMEM : TB_EINVAL, "mapping %s: envelope \"%s\": the "
+			             "record has no \"%s\"", m->name, name, name);
+		return c;
+	}
+	struct tb_buf b;
+	uint8_t h[32];
+	char hex[67] = "0x";
+	tb_buf_init(&b, 0);
+	if (tb_json_write_canonical(rec, &b, err) < 0) {
+		tb_buf_fini(&b);
+		tb_error_prefix(err, "mapping %s: envelope \"digest\"", m->name);
+		return NULL;
+	}
+	tb_sha256(b.data, b.len, h);
+	tb_buf_fini(&b);
+	tb_hex_encode(h, 32, hex + 2);
+	struct tb_json *v = tb_json_new_string(hex, 66);
+	if (!v)
+		tb_error_set(err, TB_ENOMEM, "mapping %s: out of memory", m->name);
+	return v;
+}
+
+int tb_mapping_reverse_record(const struct tb_mapping *m, const struct tb_mapping_ctx *ctx,
+                              const struct tb_json *rec, struct tb_json **out,
+                              struct tb_error *err)
+{
+	int rc = run_top(m, ctx, tb_json_get(rec, "data"), out, err, 1);
+	const struct tb_json *env = m->envelope;
+	for (size_t i = 0; rc == 0 && env && i < env->u.object.len; i++) {
+		const struct tb_json_member *e = &env->u.object.members[i];
+		struct path p = {0};
+		struct tb_json *v = envelope_value(m, e->key, rec, err);
+		rc = v ? 0 : err && err->code ? err->code : TB_EINVAL;
+		if (rc == 0 && path_parse(tb_json_string(e->value), &p) == 0)
+			rc = path_set(*out, &p, v) ? tb_error_set(err, TB_EINVAL, "mapping %s: envelope "
+			                                           "\"%s\": cannot write %s", m->name,
+			                                           e->key, tb_json_string(e->value))
+			                           : 0;
+		else if (rc == 0)
+			tb_json_free(v); /* checked at load: cannot happen */
+		path_fini(&p);
+	}
+	if (rc) {
+		tb_json_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 /* The record key: the mapping's "key" items (canonical paths or {"const": s})
  * joined with key_separator. */
 static int make_key(const struct tb_mapping *m, const struct tb_json *data, struct tb_buf *key,
@@ -1007,7 +1119,7 @@ static int check_members(struct load *l, const struct tb_json *j, size_t number)
 	static const char *const known[] = {"from",  "to",    "const", "default", "required",
 	                                    "when",  "date",  "table", "table_passthrough",
 	                                    "scale", "concat", "separator", "split", "hash",
-	                                    "as",    "each",  "rules", "comment"};
+	                                    "as",    "each",  "rules", "comment", "encoding"};
 	for (size_t i = 0; i < j->u.object.len; i++) {
 		size_t k = 0;
 		while (k < sizeof known / sizeof known[0] && strcmp(known[k], j->u.object.members[i].key))
@@ -1094,6 +1206,12 @@ static int load_transforms(struct load *l, const struct tb_json *j, size_t numbe
 			return load_error(l, j, number, "%s", "\"scale\" must be an integer from -18 to 18");
 		ru->has_scale = 1;
 		ru->scale = (int)x->u.number.value;
+	}
+	if ((x = tb_json_get(j, "encoding"))) {
+		if (!tb_json_string(x) || strcmp(tb_json_string(x), "bytes32") != 0)
+			return load_error(l, j, number, "%s", "\"encoding\" must be \"bytes32\" (Solidity "
+			                                      "bytes32 text)");
+		ru->bytes32 = 1;
 	}
 	if ((x = tb_json_get(j, "split")) && !(ru->split_sep = tb_json_string(x)))
 		return load_error(l, j, number, "%s", "\"split\" must be the separator string");
@@ -1230,6 +1348,24 @@ static int load_header(struct tb_mapping *m, struct tb_error *err)
 	if (strcmp(m->format, "json") != 0 && strcmp(m->format, "xml") != 0)
 		return tb_error_set(err, TB_EINVAL, "mapping %s: \"format\" must be \"json\" or \"xml\"",
 		                    m->name);
+	m->envelope = tb_json_get(d, "envelope");
+	if (m->envelope && m->envelope->type != TB_JSON_OBJECT)
+		return tb_error_set(err, TB_EINVAL, "mapping %s: \"envelope\" must be an object "
+		                    "{\"version\"|\"key\"|\"type\"|\"digest\": native path}", m->name);
+	for (size_t i = 0; m->envelope && i < m->envelope->u.object.len; i++) {
+		const struct tb_json_member *e = &m->envelope->u.object.members[i];
+		const char *to = tb_json_string(e->value);
+		struct path p = {0};
+		int bad = strcmp(e->key, "version") && strcmp(e->key, "key") && strcmp(e->key, "type") &&
+		          strcmp(e->key, "digest");
+		if (bad || !to || path_parse(to, &p) || p.n == 0 || strchr(to, '[')) {
+			path_fini(&p);
+			return tb_error_set(err, TB_EINVAL, "mapping %s: envelope \"%s\": %s", m->name,
+			                    e->key, bad ? "not one of version, key, type, digest"
+			                                : "the value must be a native path (A.B, no [n])");
+		}
+		path_fini(&p);
+	}
 	if (!m->key || m->key->type != TB_JSON_ARRAY || m->key->u.array.len == 0)
 		return tb_error_set(err, TB_EINVAL, "mapping %s: \"key\" must list canonical paths "
 		                    "(or {\"const\": text}) that form the record key", m->name);

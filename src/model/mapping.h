@@ -50,4 +50,12 @@ int tb_mapping_to_record(const struct tb_mapping *m, const struct tb_mapping_ctx
 int tb_mapping_reverse(const struct tb_mapping *m, const struct tb_mapping_ctx *ctx,
                        const struct tb_json *data, struct tb_json **out, struct tb_error *err);
 
+/* A whole canonical record -> native tree: tb_mapping_reverse on its data, then the
+ * envelope values the mapping's "envelope" member names (version, key, type, and
+ * digest = "0x" + SHA-256 of the record's RFC 8785 form) written at their native
+ * paths. What the relay hands a destination's submit as TB_FORM_NATIVE. */
+int tb_mapping_reverse_record(const struct tb_mapping *m, const struct tb_mapping_ctx *ctx,
+                              const struct tb_json *rec, struct tb_json **out,
+                              struct tb_error *err);
+
 #endif

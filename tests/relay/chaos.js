@@ -380,7 +380,8 @@ class Run {
         confirmations: 0, timeout: '2s', state_dir: path.join(w, 'cl-state') },
     };
     const routes = [{ from: 'pe-cadena', to: 'cl-cadena', types: ['cadena.aeo.status'],
-      mapping: path.join(SRC, 'mappings', 'cadena-aeo.json'), allow_missing: ['AEOCertificate.Holder'] }];
+      mapping: path.join(SRC, 'mappings', 'cadena-aeo.json'),
+      reverse: path.join(SRC, 'mappings', 'cadena-aeo.json'), allow_missing: ['AEOCertificate.Holder'] }];
     const policies = { 'cl-cadena': { country: 'CL', types: ['aeo.status'],
       drop: ['AEOCertificate.IssuingAuthority'] } };
     if (withRemoved) { // co-cadena: a partner whose node never answers, so its rows wait

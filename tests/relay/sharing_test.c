@@ -472,7 +472,7 @@ static void property_no_clear_text_leaves(void **state)
 }
 
 static const char native[] =
-	"{\"certId\": \"0x50452d41454f2d303030313233000000000000000000000000000000000000\","
+	"{\"certId\": \"0x50452d41454f2d30303031323300000000000000000000000000000000000000\","
 	" \"certRef\": \"PE-AEO-000123\", \"country\": \"PE\", \"status\": \"cancelled\","
 	" \"effective\": 1767225600, \"version\": 3}";
 
@@ -513,6 +513,50 @@ static int translate_load(const char *allow, struct tb_error *e)
 		tb_sharing_fini(&s);
 	tb_json_free(doc);
 	return rc;
+}
+
+/* A route without "reverse": the destination is handed the canonical record (no
+ * native form is made); with one, the envelope's version and the digest of the
+ * record as delivered land in the native tree. */
+static void outgoing_only_with_reverse(void **state)
+{
+	(void)state;
+	const char *src = getenv("TB_SRCDIR") ? getenv("TB_SRCDIR") : ".";
+	const char *rec_text = "{\"schema\": \"tradebridge/1\", \"type\": \"aeo.status\", "
+	                       "\"key\": \"k\", \"version\": 2, \"source\": {\"network\": \"pe\", "
+	                       "\"doctype\": \"cadena.aeo.status\"}, \"data\": {\"AEOCertificate\": "
+	                       "{\"ID\": \"PE-1\", \"StatusCode\": \"certified\"}}}";
+	for (int with = 0; with < 2; with++) {
+		char text[16384], path[2048];
+		snprintf(path, sizeof path, "%s/mappings/cadena-aeo.json", src);
+		snprintf(text, sizeof text, "{\"relay\": {\"wco_dir\": \"%s\"}, \"routes\": [{\"from\": "
+		         "\"pe\", \"to\": \"cl\", \"mapping\": \"%s\"%s%s%s, \"allow_missing\": "
+		         "[\"AEOCertificate.Holder\"]}]}", wco_dir(), path, with ? ", \"reverse\": \"" : "",
+		         with ? path : "", with ? "\"" : "");
+		struct tb_json *doc = parse(text), *rec = parse(rec_text), *out = NULL;
+		struct tb_sharing s;
+		struct tb_error e;
+		assert_int_equal(tb_sharing_load(&s, doc, "test.json", 1, &e), 0);
+		assert_int_equal(tb_sharing_outgoing(&s, "cl", rec, &out, &e), 0);
+		if (!with) {
+			assert_null(out);
+		} else {
+			assert_non_null(out);
+			assert_string_equal(tb_json_string(tb_json_get(out, "status")), "certified");
+			assert_int_equal((int)tb_json_get(out, "version")->u.number.value, 2);
+			const char *h = tb_json_string(tb_json_get(out, "recordHash"));
+			assert_non_null(h);
+			assert_int_equal(strlen(h), 66);
+		}
+		/* another destination has no route: canonical */
+		struct tb_json *none = NULL;
+		assert_int_equal(tb_sharing_outgoing(&s, "kr", rec, &none, &e), 0);
+		assert_null(none);
+		tb_json_free(out);
+		tb_json_free(rec);
+		tb_sharing_fini(&s);
+		tb_json_free(doc);
+	}
 }
 
 static void translate_validates(void **state)
@@ -570,6 +614,13 @@ static void reverse_mapped_delivery(void **state)
 	if (tb_sharing_translate(&s, "mx", &in, &p, &rec, &e) != 0)
 		fail_msg("translate: %s", e.msg);
 	assert_int_equal(tb_sharing_policy(&s, "co", rec, &out, &e), 0);
+	assert_non_null(out);
+	/* the outbox keeps the canonical record; the native form is made just before submit */
+	assert_string_equal(tb_json_string(tb_json_get(out, "schema")), "tradebridge/1");
+	struct tb_json *mine = NULL;
+	assert_int_equal(tb_sharing_outgoing(&s, "co", out, &mine, &e), 0);
+	tb_json_free(out);
+	out = mine;
 	assert_non_null(out);
 	assert_string_equal(tb_json_string(tb_json_get(tb_json_get(out, "certificate"), "number")),
 	                    "MX-AEO-1");
@@ -638,6 +689,7 @@ int main(void)
 		cmocka_unit_test(property_no_clear_text_leaves),
 		cmocka_unit_test(translate_validates),
 		cmocka_unit_test(reverse_mapped_delivery),
+		cmocka_unit_test(outgoing_only_with_reverse),
 		cmocka_unit_test(docs_and_relay_options_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

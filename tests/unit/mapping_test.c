@@ -592,6 +592,82 @@ static void reverse_writes_native_formats(void **state)
 	tb_mapping_free(m);
 }
 
+/* mappings/cadena-aeo.json reversed: what a CADENA registry's mirror() takes. The
+ * expected values were computed outside tradebridge (Python: hashlib.sha256 of the
+ * record text below, which is already RFC 8785; bytes(ID).ljust(32, b"\0").hex();
+ * calendar.timegm((2026, 1, 4, 0, 0, 0))) and the status from the contract's enum
+ * (3 = cancelled, the code list's revoked). */
+static void cadena_reverse_gives_registry_fields(void **state)
+{
+	(void)state;
+	static const char rec_text[] =
+		"{\"data\":{\"AEOCertificate\":{\"EffectiveDateTime\":\"2026-01-04T00:00:00Z\","
+		"\"ID\":\"PE/AEO/2026/000021\",\"IssuingAuthority\":{\"CountryCode\":\"PE\"},"
+		"\"StatusCode\":\"revoked\"}},\"key\":\"AEO/PE/PE/AEO/2026/000021\","
+		"\"schema\":\"tradebridge/1\",\"type\":\"aeo.status\",\"version\":4}";
+	static const char want[] =
+		"{\"certId\":\"0x50452f41454f2f323032362f3030303032310000000000000000000000000000\","
+		"\"country\":\"PE\",\"effective\":\"1767484800\",\"recordHash\":"
+		"\"0xce54aee6cc7e0aef46cb56935e614a1e631e3fb03cf794025bcd600d88a5ae79\","
+		"\"status\":\"cancelled\",\"version\":4}";
+	struct tb_mapping *m = load_mapping("mappings/cadena-aeo.json");
+	struct tb_json *rec, *out = NULL, *back = NULL;
+	struct tb_error err = {0};
+	struct tb_buf b;
+	assert_int_equal(tb_json_parse(rec_text, strlen(rec_text), NULL, &rec, &err), 0);
+	if (tb_mapping_reverse_record(m, NULL, rec, &out, &err) != 0)
+		fail_msg("%s", err.msg);
+	tb_buf_init(&b, 0);
+	assert_int_equal(tb_json_write_canonical(out, &b, &err), 0);
+	assert_string_equal((char *)b.data, want);
+	tb_buf_fini(&b);
+	/* and forward again: the event's bytes32 reads as the certificate's ID */
+	assert_int_equal(tb_mapping_apply(m, NULL, out, &back, &err), 0);
+	const struct tb_json *cert = tb_json_get(back, "AEOCertificate");
+	assert_non_null(cert);
+	assert_string_equal(tb_json_string(tb_json_get(cert, "ID")), "PE/AEO/2026/000021");
+	assert_string_equal(tb_json_string(tb_json_get(cert, "StatusCode")), "revoked");
+	tb_json_free(back);
+	tb_json_free(out);
+	tb_json_free(rec);
+	/* 32 characters fit a bytes32; 33 are refused, named */
+	static const char *const ids[] = {"PE/AEO/2026/0000000000000000021X",
+	                                  "PE/AEO/2026/0000000000000000021XY"};
+	for (int i = 0; i < 2; i++) {
+		char text[512];
+		snprintf(text, sizeof text, "{\"data\":{\"AEOCertificate\":{\"ID\":\"%s\"}},"
+		         "\"version\":1}", ids[i]);
+		assert_int_equal(tb_json_parse(text, strlen(text), NULL, &rec, &err), 0);
+		int rc = tb_mapping_reverse_record(m, NULL, rec, &out, &err);
+		tb_json_free(rec);
+		tb_json_free(out);
+		if (i == 0) {
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, TB_EINVAL);
+		assert_null(out);
+		assert_non_null(strstr(err.msg, "cadena-aeo.json: rule 1 (to AEOCertificate.ID)"));
+		assert_non_null(strstr(err.msg, "does not fit a bytes32"));
+	}
+	/* a bytes32 that is not text does not read as an ID */
+	const char *bin = "{\"certId\":"
+	                  "\"0x00ff000000000000000000000000000000000000000000000000000000000000\","
+	                  "\"status\":\"certified\",\"effective\":1,\"country\":\"PE\"}";
+	assert_int_equal(tb_json_parse(bin, strlen(bin), NULL, &rec, &err), 0);
+	assert_int_equal(tb_mapping_apply(m, NULL, rec, &back, &err), TB_EINVAL);
+	assert_non_null(strstr(err.msg, "is not a bytes32 holding text"));
+	tb_json_free(rec);
+	tb_mapping_free(m);
+	/* envelope names only what a record's envelope has */
+	const char *bad = "{\"id\":\"t\",\"version\":\"1\",\"source\":\"s\",\"record_type\":\"x\","
+	                  "\"key\":[\"K\"],\"reversible\":true,\"envelope\":{\"hash\":\"h\"},"
+	                  "\"rules\":[{\"from\":\"k\",\"to\":\"K\"}]}";
+	assert_int_equal(tb_mapping_parse(bad, strlen(bad), "t.json", &m, &err), TB_EINVAL);
+	assert_string_equal(err.msg, "mapping t.json: envelope \"hash\": not one of version, key, "
+	                             "type, digest");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +679,7 @@ int main(void)
 		cmocka_unit_test(transforms_give_known_values),
 		cmocka_unit_test(bad_values_and_mappings_named),
 		cmocka_unit_test(reverse_writes_native_formats),
+		cmocka_unit_test(cadena_reverse_gives_registry_fields),
 	};
 	return cmocka_run_group_tests_name("mapping", tests, setup, teardown);
 }

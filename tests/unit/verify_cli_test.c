@@ -1,10 +1,11 @@
 /* `tradebridge verify` as an operator runs it: the execution-apis eth_getProof answer
  * is VALID against its stateRoot (given as hex, or through the block-54 header whose
  * hash is recomputed), INVALID once one byte of a proof node changes or the root is
- * another one, INVALID for a block whose hash does not hold; an OpenAttestation
- * document goes to the tradetrust module and says clearly when it is not there, and
- * finds it through the configuration's adapter_path with -c;
- * usage errors exit 2. Expected roots come from the vector set's expected.json. */
+ * another one, INVALID for a block whose hash does not hold; any other input goes to
+ * the loaded adapter that recognises it (named when none or two do, -a chooses, -o
+ * options go through its table); usage errors exit 2. Expected roots come from the
+ * vector set's expected.json. With -c the configuration's adapter_path finds the
+ * modules, as run finds them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,20 @@
 static char vec[4096];
 
 #define RUN(r, ...) TB_RUN((r), "verify", __VA_ARGS__)
+
+static const char *const adapters[] = {"cadena", "ethereum", "tradetrust"};
+
+/* The three in-tree adapter modules of this build on the adapter path. */
+static void set_adapter_path(void)
+{
+	const char *b = getenv("TB_BUILDDIR") ? getenv("TB_BUILDDIR") : ".";
+	char path[4096];
+	size_t n = 0;
+	for (size_t i = 0; i < 3; i++)
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "%s%s/adapters/%s/.libs", i ? ":" : "",
+		                      b, adapters[i]);
+	setenv("TRADEBRIDGE_ADAPTER_PATH", path, 1);
+}
 #define OUT(r) TB_OUT(r)
 #define ERR(r) TB_ERR(r)
 
@@ -164,7 +179,8 @@ static void dispatch_and_usage(void **s)
 	setenv("TRADEBRIDGE_ADAPTER_PATH", "/nonexistent", 1);
 	RUN(&r, "--rpc", "http://127.0.0.1:1", p);
 	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(ERR(&r), "tradetrust adapter module was not found"));
+	assert_non_null(strstr(ERR(&r), "no loaded adapter recognises"));
+	assert_non_null(strstr(ERR(&r), "TRADEBRIDGE_ADAPTER_PATH"));
 	tb_run_fini(&r);
 	/* the same document with -c: the configuration's adapter_path finds the module,
 	 * as run would, and the document is checked (the RPC is down: not VALID) */
@@ -190,7 +206,7 @@ static void dispatch_and_usage(void **s)
 	tb_run_fini(&r);
 	RUN(&r, "-c", conf, "-o", "dns", p);
 	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(ERR(&r), "-o dns: expected NAME=VALUE"));
+	assert_non_null(strstr(ERR(&r), "-o takes NAME=VALUE"));
 	tb_run_fini(&r);
 	unlink(conf);
 	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
@@ -200,10 +216,71 @@ static void dispatch_and_usage(void **s)
 	fd = mkstemp(p);
 	assert_int_equal(write(fd, "{\"a\":1}", 7), 7);
 	close(fd);
+	set_adapter_path();
 	RUN(&r, p);
 	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(ERR(&r), "neither an eth_getProof result nor an OpenAttestation"));
+	char want[256];
+	snprintf(want, sizeof(want), "no loaded adapter recognises %s (tried: ", p);
+	assert_non_null(strstr(ERR(&r), want));
+	for (size_t i = 0; i < 3; i++)
+		assert_non_null(strstr(ERR(&r), adapters[i]));
 	tb_run_fini(&r);
+	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
+	unlink(p);
+}
+
+/* A cadena record names a log (ethereum can check it) and is a StatusChanged record
+ * (cadena can): both recognise it, so verify names both and -a chooses; -o goes
+ * through the chosen adapter's own option table. */
+static void recognise_choose_and_options(void **s)
+{
+	(void)s;
+	struct tb_run r;
+	char p[64];
+	strcpy(p, "/tmp/tb_verify_cd_XXXXXX");
+	int fd = mkstemp(p);
+	const char rec[] = "{\"transactionHash\":\"0x1111111111111111111111111111111111111111111111"
+	                   "111111111111111111\",\"logIndex\":1,\"certId\":\"0x00\","
+	                   "\"status\":\"certified\"}";
+	assert_int_equal(write(fd, rec, sizeof(rec) - 1), (ssize_t)sizeof(rec) - 1);
+	close(fd);
+	set_adapter_path();
+	RUN(&r, p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "is recognised by "));
+	assert_non_null(strstr(ERR(&r), "ethereum (evm.log)"));
+	assert_non_null(strstr(ERR(&r), "cadena (cadena.aeo.status)"));
+	assert_non_null(strstr(ERR(&r), "choose one with -a NAME"));
+	tb_run_fini(&r);
+	/* chosen, with an option ethereum does not have: named with the known ones */
+	RUN(&r, "-a", "ethereum", "-o", "rpc=http://127.0.0.1:1", "-o", "dns=x", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "ethereum.dns: unknown option"));
+	tb_run_fini(&r);
+	/* a value of the wrong type for the option's type */
+	RUN(&r, "-a", "ethereum", "-o", "rpc=http://127.0.0.1:1", "-o", "confirmations=many", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "ethereum.confirmations"));
+	tb_run_fini(&r);
+	RUN(&r, "-a", "ethereum", "-o", "norpc", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "-o takes NAME=VALUE"));
+	tb_run_fini(&r);
+	/* configured and run: nothing answers at port 1, so UNKNOWN, never INVALID */
+	RUN(&r, "--json", "-a", "ethereum", "-o", "rpc=http://127.0.0.1:1", "-o", "confirmations=0",
+	    p);
+	assert_int_equal(r.status, 3);
+	assert_non_null(strstr(OUT(&r), "\"verdict\": \"UNKNOWN\""));
+	tb_run_fini(&r);
+	RUN(&r, "-a", "tradetrust", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "adapter tradetrust does not recognise"));
+	tb_run_fini(&r);
+	RUN(&r, "-a", "fabric", p);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(ERR(&r), "adapter fabric is not loaded"));
+	tb_run_fini(&r);
+	unsetenv("TRADEBRIDGE_ADAPTER_PATH");
 	unlink(p);
 }
 
@@ -216,6 +293,7 @@ int main(void)
 		cmocka_unit_test(getproof_invalid),
 		cmocka_unit_test(tampered_block),
 		cmocka_unit_test(dispatch_and_usage),
+		cmocka_unit_test(recognise_choose_and_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
