@@ -2,7 +2,8 @@
  * refuses a module whose ABI, name, open/close or option offsets are wrong; these
  * checks go further, over what a module author controls and the relay relies on:
  * the option table is well formed and ends, the capabilities are consistent
- * (confirm exactly when submit), and --describe renders the table. */
+ * (confirm exactly when submit; ack only with poll; recognise only with verify), and
+ * --describe renders the table. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -146,6 +147,11 @@ int tb_conform_check(const char *path, const struct tb_adapter_ops *ops, struct 
 	if (!ops->submit != !ops->confirm)
 		problem(&r, "%s without %s: confirm is required exactly when submit is given",
 		        ops->submit ? "submit" : "confirm", ops->submit ? "confirm" : "submit");
+	if (ops->ack && !ops->poll)
+		problem(&r, "ack without poll: ack acknowledges what poll offered");
+	if (ops->recognise && !ops->verify)
+		problem(&r, "recognise without verify: tradebridge verify would choose an adapter "
+		        "that cannot check the document");
 	if (ops->conf_size > TB_CONFORM_MAX_CONF)
 		problem(&r, "conf_size is over 1 MiB");
 	long n = check_options(&r, ops);

@@ -1044,9 +1044,13 @@ static void publish_round(struct tb_relay *r, const struct tb_outbox_row *rows,
 	for (size_t i = 0; i < n; i++) { /* every failed attempt is logged, rate-limited */
 		struct tb_error e = {.code = outs[i].code};
 		snprintf(e.msg, sizeof e.msg, "%s", outs[i].why);
+		int dead = outs[i].permanent || rows[i].attempts + 1 >= r->retry.max_attempts;
 		if (outs[i].kind == OUT_FAILED && outs[i].dst)
-			fault_note(r, &outs[i].dst->deliver_fault, TB_LOG_WARN, "delivery failing; "
-			           "retrying with backoff", outs[i].dst->name, &e);
+			fault_note(r, &outs[i].dst->deliver_fault, TB_LOG_WARN,
+			           dead ? "delivery failed; the row is a dead letter (tradebridge "
+			                  "dead-letters list)"
+			                : "delivery failing; retrying with backoff",
+			           outs[i].dst->name, &e);
 		else if (has_receipt(&outs[i]))
 			fault_clear(r, &outs[i].dst->deliver_fault, "delivery resumed", outs[i].dst->name);
 	}

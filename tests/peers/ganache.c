@@ -126,6 +126,8 @@ int tb_ganache_start(struct tb_ganache *g, unsigned chain_id, struct tb_error *e
 
 void tb_ganache_stop(struct tb_ganache *g)
 {
+	if (g == NULL) /* a group teardown after a setup that never started it */
+		return;
 	if (g->pid > 0) {
 		kill(-g->pid, SIGTERM);
 		long deadline = now_ms() + 5000;

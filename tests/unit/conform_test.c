@@ -102,6 +102,31 @@ static void submit_without_confirm(void **s)
 	tb_buf_fini(&out);
 }
 
+static void fake_ack(void *state, const struct tb_cursor *done)
+{
+}
+
+static int fake_recognise(const struct tb_json *doc, char *doctype, size_t size)
+{
+	return 0;
+}
+
+/* The optional ops of contract v2 only beside what they belong to: a sink that
+ * acknowledges polls it never makes, or claims documents it cannot verify. */
+static void ack_and_recognise_need_their_ops(void **s)
+{
+	struct tb_adapter_ops ops = good();
+	struct tb_buf out;
+	ops.ack = fake_ack;
+	ops.recognise = fake_recognise;
+	assert_int_equal(run(&ops, &out), 2);
+	assert_non_null(strstr((const char *)out.data,
+	                       "/x/sink.so: adapter sink: ack without poll"));
+	assert_non_null(strstr((const char *)out.data,
+	                       "/x/sink.so: adapter sink: recognise without verify"));
+	tb_buf_fini(&out);
+}
+
 static void every_problem_is_reported(void **s)
 {
 	static const struct tb_option bad[] = {
@@ -175,7 +200,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(well_formed_passes),     cmocka_unit_test(confirm_without_submit),
-		cmocka_unit_test(submit_without_confirm), cmocka_unit_test(every_problem_is_reported),
+		cmocka_unit_test(submit_without_confirm),
+		cmocka_unit_test(ack_and_recognise_need_their_ops), cmocka_unit_test(every_problem_is_reported),
 		cmocka_unit_test(table_without_end),      cmocka_unit_test(end_entry_with_fields),
 		cmocka_unit_test(options_need_a_struct),
 	};
