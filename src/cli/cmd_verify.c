@@ -411,6 +411,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	};
 	int c;
 	optind = 1;
+	opterr = 0; /* tb_cli_bad_option says it once, in our words */
 	while ((c = getopt_long(argc, argv, "+ha:o:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': a->json = 1; break;
