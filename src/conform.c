@@ -48,26 +48,12 @@ static int valid_opt_name(const char *s)
 	return n <= OPT_NAME_MAX;
 }
 
-static size_t opt_size(enum tb_opt_type t)
-{
-	switch (t) {
-	case TB_OPT_STRING:
-	case TB_OPT_SECRET: return sizeof(char *);
-	case TB_OPT_INT:
-	case TB_OPT_DURATION: return sizeof(long long);
-	case TB_OPT_BOOL: return sizeof(int);
-	case TB_OPT_STRLIST: return sizeof(struct tb_strlist);
-	case TB_OPT_JSON: return sizeof(struct tb_json *);
-	}
-	return 0;
-}
-
 static void check_one_option(struct report *r, const struct tb_adapter_ops *ops,
                              const struct tb_option *o)
 {
 	struct tb_error err;
 	struct tb_json *def = NULL;
-	size_t sz = opt_size(o->type);
+	size_t sz = tb_option_size(o->type);
 	if (!valid_opt_name(o->name))
 		problem(r, "option \"%s\": name is not 1-64 characters of a-z, 0-9 and '_' "
 		           "starting with a letter", o->name);

@@ -106,20 +106,6 @@ static int valid_name(const char *s)
 	return n <= TB_ADAPTER_NAME_MAX;
 }
 
-static size_t opt_size(enum tb_opt_type t)
-{
-	switch (t) {
-	case TB_OPT_STRING:
-	case TB_OPT_SECRET: return sizeof(char *);
-	case TB_OPT_INT:
-	case TB_OPT_DURATION: return sizeof(long long);
-	case TB_OPT_BOOL: return sizeof(int);
-	case TB_OPT_STRLIST: return sizeof(struct tb_strlist);
-	case TB_OPT_JSON: return sizeof(struct tb_json *);
-	}
-	return 0;
-}
-
 /* The checks that make calling into the module safe; err names path. */
 static int check_ops(const char *path, const struct tb_adapter_ops *ops, struct tb_error *err)
 {
@@ -137,7 +123,7 @@ static int check_ops(const char *path, const struct tb_adapter_ops *ops, struct 
 		return tb_error_set(err, TB_EINVAL, "%s: adapter %s has no open or close function",
 		                    path, ops->name);
 	for (const struct tb_option *o = ops->options; o && o->name; o++) {
-		size_t sz = opt_size(o->type);
+		size_t sz = tb_option_size(o->type);
 		if (!sz || o->offset > ops->conf_size || sz > ops->conf_size - o->offset)
 			return tb_error_set(err, TB_EINVAL,
 			                    "%s: adapter %s: option %s does not fit its %zu-byte "

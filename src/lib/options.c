@@ -115,16 +115,23 @@ static void free_value(const struct tb_option *o, void *dest)
 	}
 }
 
+size_t tb_option_size(enum tb_opt_type type)
+{
+	switch (type) {
+	case TB_OPT_STRING:
+	case TB_OPT_SECRET: return sizeof(char *);
+	case TB_OPT_INT:
+	case TB_OPT_DURATION: return sizeof(long long);
+	case TB_OPT_BOOL: return sizeof(int);
+	case TB_OPT_STRLIST: return sizeof(struct tb_strlist);
+	case TB_OPT_JSON: return sizeof(struct tb_json *);
+	}
+	return 0;
+}
+
 static void clear_slot(const struct tb_option *o, void *dest)
 {
-	static const size_t size[] = {
-		[TB_OPT_STRING] = sizeof(char *),      [TB_OPT_SECRET] = sizeof(char *),
-		[TB_OPT_INT] = sizeof(long long),      [TB_OPT_BOOL] = sizeof(int),
-		[TB_OPT_DURATION] = sizeof(long long), [TB_OPT_STRLIST] = sizeof(struct tb_strlist),
-		[TB_OPT_JSON] = sizeof(struct tb_json *),
-	};
-	if ((unsigned)o->type < sizeof size / sizeof size[0])
-		memset(slot(o, dest), 0, size[o->type]);
+	memset(slot(o, dest), 0, tb_option_size(o->type));
 }
 
 void tb_options_fini(const struct tb_option *table, void *dest)

@@ -53,6 +53,8 @@ struct tb_opt_source {
 int tb_options_load(const struct tb_option *table, const struct tb_json *obj,
                     const struct tb_opt_source *src, const char *const *ignore, void *dest,
                     struct tb_error *err);
+/* The bytes an option of this type fills in the options struct; 0: no such type. */
+size_t tb_option_size(enum tb_opt_type type);
 /* Release what tb_options_load allocated in dest. */
 void tb_options_fini(const struct tb_option *table, void *dest);
 /* Human-readable table: name, type, default, required, description. */
