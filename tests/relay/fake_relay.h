@@ -1,4 +1,4 @@
-/* The relay fixture the relay's loop and ingest tests share: a relay with the
+/* The relay fixture the relay tests share (loop, ingest, reply, bus TLS): a relay with the
  * fake source "src" routed to the fake sink "dst", a fresh store per fixture,
  * key 0x0707..07, a policy that allows everything, and (if asked) its log kept in
  * memory for log_count. Invariant: every fixture has a store of its own. */
@@ -76,6 +76,18 @@ static inline void fake_relay_close(struct fake_relay *f)
 		fclose(f->logf);
 	free(f->logbuf);
 	free(f);
+}
+
+/* Whether the relay's metrics text holds line (cmocka tests: the text must render). */
+static inline int fake_relay_metric_has(struct fake_relay *f, const char *line)
+{
+	struct tb_buf b;
+	struct tb_error err;
+	tb_buf_init(&b, 1 << 20);
+	assert_int_equal(tb_relay_metrics_text(f->relay, &b, &err), 0);
+	int found = strstr((const char *)b.data, line) != NULL;
+	tb_buf_fini(&b);
+	return found;
 }
 
 /* How many times text occurs in the captured log so far. */

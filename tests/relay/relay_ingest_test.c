@@ -64,17 +64,6 @@ static void run_until_idle(struct fake_relay *f)
 	fail_msg("relay did not become idle in 2000 steps");
 }
 
-static int metric_has(struct fake_relay *f, const char *line)
-{
-	struct tb_buf b;
-	struct tb_error err;
-	tb_buf_init(&b, 1 << 20);
-	assert_int_equal(tb_relay_metrics_text(f->relay, &b, &err), 0);
-	int found = strstr((const char *)b.data, line) != NULL;
-	tb_buf_fini(&b);
-	return found;
-}
-
 static void source_stall_logged_once_and_lag_shown(void **state)
 {
 	struct fake_relay *f = *state;
@@ -86,14 +75,14 @@ static void source_stall_logged_once_and_lag_shown(void **state)
 	assert_int_equal(fake_relay_log_count(f, "network=src"), 1);
 	assert_int_equal(fake_relay_log_count(f, "0xfeed:3: verification UNKNOWN: source node unreachable"), 1);
 	/* nothing reached the outbox, but the source shows what waits there */
-	assert_true(metric_has(f, "tradebridge_outbox_depth 0\n"));
-	assert_true(metric_has(f, "tradebridge_source_lag{network=\"src\"} 20\n"));
-	assert_true(metric_has(f, "tradebridge_ingest_errors_total{network=\"src\"} 5\n"));
+	assert_true(fake_relay_metric_has(f, "tradebridge_outbox_depth 0\n"));
+	assert_true(fake_relay_metric_has(f, "tradebridge_source_lag{network=\"src\"} 20\n"));
+	assert_true(fake_relay_metric_has(f, "tradebridge_ingest_errors_total{network=\"src\"} 5\n"));
 	f->src.unknown_left = 0;
 	run_until_idle(f);
 	assert_int_equal(fake_relay_log_count(f, "ingest resumed"), 1);
 	assert_int_equal(f->sink.nkeys, 20);
-	assert_true(metric_has(f, "tradebridge_source_lag{network=\"src\"} 0\n"));
+	assert_true(fake_relay_metric_has(f, "tradebridge_source_lag{network=\"src\"} 0\n"));
 }
 
 static void delivery_outage_logged_once(void **state)
@@ -177,12 +166,12 @@ static void full_store_logged_not_ready_then_heals(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_not_equal(rcs[i], 0);
 	assert_non_null(tb_relay_not_ready(f->relay));
-	assert_true(metric_has(f, "tradebridge_store_ok 0\n"));
-	assert_false(metric_has(f, "tradebridge_store_errors_total 0\n"));
+	assert_true(fake_relay_metric_has(f, "tradebridge_store_ok 0\n"));
+	assert_false(fake_relay_metric_has(f, "tradebridge_store_errors_total 0\n"));
 	assert_int_equal(fake_relay_log_count(f, "store cannot be written"), 1);
 	run_until_idle(f); /* the fault cleared: no restart */
 	assert_null(tb_relay_not_ready(f->relay));
-	assert_true(metric_has(f, "tradebridge_store_ok 1\n"));
+	assert_true(fake_relay_metric_has(f, "tradebridge_store_ok 1\n"));
 	assert_int_equal(fake_relay_log_count(f, "store writable again"), 1);
 	assert_int_equal(f->sink.nkeys, 12);
 }

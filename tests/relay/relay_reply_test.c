@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "crypto/secp256k1.h"
-#include "fake_adapters.h"
+#include "fake_relay.h"
 #include "lib/hex.h"
 #include "relay.h"
 #include "runcli.h"
@@ -29,26 +29,14 @@
 #define REASON "CUSRES: item 3: tariff code 9999.99 is not in the national tariff"
 
 static char dir[64];
-static int seq_no;
 
 struct fixture {
-	struct tb_relay *relay;
-	struct fake_source src;
-	struct fake_sink sink, back; /* sink answers; back is the sender's side of the reply */
-	uint8_t addr[20];
-	char store[128];
+	struct fake_relay *fr; /* src routed to dst, as the other relay tests have it */
+	struct fake_sink back; /* the sender's side of the reply: dst routes to it */
 	/* ack checks */
 	sqlite3 *reader; /* a second connection: sees only what was committed */
 	long ack_mismatch;
 };
-
-static int allow_all(void *ctx, const char *dest, const struct tb_json *rec, struct tb_json **out,
-                     struct tb_error *err)
-{
-	(void)ctx, (void)dest, (void)err;
-	*out = tb_json_clone(rec);
-	return *out ? 0 : TB_ENOMEM;
-}
 
 static int setup(void **state)
 {
@@ -56,24 +44,14 @@ static int setup(void **state)
 	struct tb_error err;
 	struct tb_relay_config cfg = {.retry = {.max_attempts = 3, .base_ms = 1, .max_ms = 5},
 	                              .lease_ms = 1000, .confirm_ms = 1};
-	snprintf(f->store, sizeof f->store, "%s/r%d.db", dir, seq_no++);
-	cfg.store_path = f->store;
-	memset(cfg.key, 7, 32);
-	uint8_t pub[65];
-	tb_secp_pubkey(cfg.key, pub, NULL);
-	tb_eth_address(pub, f->addr);
-	f->src = (struct fake_source){.total = 1, .batch = 6, .unknown_at = -1};
-	if (tb_relay_new(&f->relay, &cfg, &err) ||
-	    tb_relay_add_network(f->relay, "src", &fake_source_ops, &f->src, &err) ||
-	    tb_relay_add_network(f->relay, "dst", &fake_sink_ops, &f->sink, &err) ||
-	    tb_relay_add_network(f->relay, "back", &fake_sink_ops, &f->back, &err) ||
-	    tb_relay_add_route(f->relay, "src", "dst", &err) ||
-	    tb_relay_add_route(f->relay, "dst", "back", &err)) {
+	struct fake_source src = {.total = 1, .batch = 6, .unknown_at = -1};
+	if (!f || fake_relay_open(&f->fr, dir, cfg, src, 0) != 0)
+		return -1;
+	if (tb_relay_add_network(f->fr->relay, "back", &fake_sink_ops, &f->back, &err) ||
+	    tb_relay_add_route(f->fr->relay, "dst", "back", &err)) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}
-	struct tb_relay_hooks h = {.policy = allow_all};
-	tb_relay_set_hooks(f->relay, &h);
 	*state = f;
 	return 0;
 }
@@ -81,7 +59,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	tb_relay_free(f->relay);
+	fake_relay_close(f->fr);
 	if (f->reader)
 		sqlite3_close(f->reader);
 	free(f);
@@ -95,14 +73,14 @@ static void run_rounds(struct fixture *f, int rounds)
 	size_t work;
 	for (int i = 0; i < rounds; i++) {
 		for (int k = 0; k < 100; k++) {
-			assert_int_equal(tb_relay_step(f->relay, &work, &err), 0);
+			assert_int_equal(tb_relay_step(f->fr->relay, &work, &err), 0);
 			if (work == 0)
 				break;
 		}
 		usleep(10000); /* > max backoff (5 ms) and confirm_ms */
 	}
 	/* and a round an hour ahead: nothing is left waiting for a later attempt */
-	assert_int_equal(tb_relay_deliver(f->relay, tb_relay_now_ms() + 3600000, &work, &err), 0);
+	assert_int_equal(tb_relay_deliver(f->fr->relay, tb_relay_now_ms() + 3600000, &work, &err), 0);
 }
 
 struct chain {
@@ -124,10 +102,10 @@ static void read_chain(struct fixture *f, struct chain *c)
 {
 	struct tb_error err;
 	size_t bad;
-	struct tb_store *st = tb_relay_store(f->relay);
+	struct tb_store *st = tb_relay_store(f->fr->relay);
 	c->n = 0;
 	assert_int_equal(st->ops->receipt_range(st->state, 1, 16, collect, c, &err), 0);
-	assert_int_equal(tb_receipt_verify_chain(c->r, c->n, f->addr, NULL, &bad, &err), 0);
+	assert_int_equal(tb_receipt_verify_chain(c->r, c->n, f->fr->addr, NULL, &bad, &err), 0);
 }
 
 static sqlite3 *open_db(const char *path)
@@ -149,25 +127,14 @@ static void text_of(sqlite3 *db, const char *sql, char *out, size_t cap)
 	sqlite3_finalize(st);
 }
 
-static int metric_has(struct fixture *f, const char *line)
-{
-	struct tb_buf b;
-	struct tb_error err;
-	tb_buf_init(&b, 1 << 20);
-	assert_int_equal(tb_relay_metrics_text(f->relay, &b, &err), 0);
-	int found = strstr((const char *)b.data, line) != NULL;
-	tb_buf_fini(&b);
-	return found;
-}
-
 static void rejected_once_receipted_reply_linked_and_routed(void **state)
 {
 	struct fixture *f = *state;
 	struct tb_error err;
-	f->sink.reject_final = 1;
-	f->sink.reject_reason = REASON;
+	f->fr->sink.reject_final = 1;
+	f->fr->sink.reject_reason = REASON;
 	run_rounds(f, 6);
-	assert_int_equal(f->sink.submits, 1); /* final: never asked again */
+	assert_int_equal(f->fr->sink.submits, 1); /* final: never asked again */
 
 	/* the chain: the rejection, then the reply's delivery to back */
 	struct chain c;
@@ -179,13 +146,13 @@ static void rejected_once_receipted_reply_linked_and_routed(void **state)
 	assert_string_equal(rej->source_network, "src");
 	assert_string_equal(rej->source_locator, "0xfeed:0");
 	assert_string_equal(rej->reason, REASON);
-	assert_non_null(strstr(rej->txref, f->sink.last_idem)); /* no destination ref: the key */
+	assert_non_null(strstr(rej->txref, f->fr->sink.last_idem)); /* no destination ref: the key */
 	assert_string_equal(c.r[1].status, "confirmed");
 	assert_string_equal(c.r[1].destination, "back");
 	assert_string_equal(c.r[1].source_network, "dst");
 
 	/* the row ended: not pending, not a dead letter to re-drive */
-	struct tb_store *st = tb_relay_store(f->relay);
+	struct tb_store *st = tb_relay_store(f->fr->relay);
 	struct tb_store_stats s;
 	assert_int_equal(st->ops->stats(st->state, &s, &err), 0);
 	assert_int_equal(s.rejected, 1);
@@ -196,7 +163,7 @@ static void rejected_once_receipted_reply_linked_and_routed(void **state)
 	assert_int_equal(count, 0);
 
 	/* the reply: a record of dst, linked to the record it answers, honest about its proof */
-	sqlite3 *db = open_db(f->store);
+	sqlite3 *db = open_db(f->fr->store);
 	char v[1024], want[128];
 	text_of(db, "SELECT COUNT(*) FROM records WHERE answers IS NOT NULL", v, sizeof v);
 	assert_string_equal(v, "1");
@@ -208,7 +175,7 @@ static void rejected_once_receipted_reply_linked_and_routed(void **state)
 	assert_string_equal(want, rej->record);
 	text_of(db, "SELECT locator FROM records WHERE answers IS NOT NULL", v, sizeof v);
 	assert_true(strncmp(v, "reply:", 6) == 0);
-	assert_non_null(strstr(v, f->sink.last_idem));
+	assert_non_null(strstr(v, f->fr->sink.last_idem));
 	text_of(db, "SELECT verdict || ' ' || reason FROM records WHERE answers IS NOT NULL", v,
 	        sizeof v);
 	assert_true(strncmp(v, "VALID ", 6) == 0);
@@ -224,29 +191,29 @@ static void rejected_once_receipted_reply_linked_and_routed(void **state)
 	assert_int_equal(f->back.submits, 1);
 	assert_non_null(strstr(f->back.last_payload, "\"answer\":\"CUSRES\""));
 	assert_non_null(strstr(f->back.last_payload, "\"status\":\"refused\""));
-	snprintf(want, sizeof want, "\"ref\":\"%s\"", f->sink.last_idem);
+	snprintf(want, sizeof want, "\"ref\":\"%s\"", f->fr->sink.last_idem);
 	assert_non_null(strstr(f->back.last_payload, want));
 
-	assert_true(metric_has(f, "tradebridge_records_rejected_total{network=\"dst\"} 1\n"));
-	assert_true(metric_has(f, "tradebridge_replies_total{network=\"dst\"} 1\n"));
-	assert_true(metric_has(f, "tradebridge_records_dead_total{network=\"dst\"} 0\n"));
+	assert_true(fake_relay_metric_has(f->fr, "tradebridge_records_rejected_total{network=\"dst\"} 1\n"));
+	assert_true(fake_relay_metric_has(f->fr, "tradebridge_replies_total{network=\"dst\"} 1\n"));
+	assert_true(fake_relay_metric_has(f->fr, "tradebridge_records_dead_total{network=\"dst\"} 0\n"));
 	struct tb_relay_counts k;
-	tb_relay_counts(f->relay, &k);
+	tb_relay_counts(f->fr->relay, &k);
 	assert_int_equal(k.rejected, 1);
 
 	/* what an outside party runs: the receipt and the chain verify; list shows why */
 	char signer[43];
-	tb_eth_address_checksum(f->addr, signer);
+	tb_eth_address_checksum(f->fr->addr, signer);
 	struct tb_run r;
-	TB_RUN(&r, "receipts", "verify", "--signer", signer, "-s", f->store);
+	TB_RUN(&r, "receipts", "verify", "--signer", signer, "-s", f->fr->store);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(TB_OUT(&r), "VALID: 2 receipts"));
 	tb_run_fini(&r);
-	TB_RUN(&r, "receipts", "list", "-s", f->store);
+	TB_RUN(&r, "receipts", "list", "-s", f->fr->store);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(TB_OUT(&r), "rejected\t" REASON "\n"));
 	tb_run_fini(&r);
-	TB_RUN(&r, "dead-letters", "list", "-s", f->store);
+	TB_RUN(&r, "dead-letters", "list", "-s", f->fr->store);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(TB_OUT(&r), "no dead letters"));
 	tb_run_fini(&r);
@@ -255,18 +222,18 @@ static void rejected_once_receipted_reply_linked_and_routed(void **state)
 static void rejected_at_confirm_names_the_destination_ref(void **state)
 {
 	struct fixture *f = *state;
-	f->sink.reject_final = 2;
-	f->sink.pending_confirms = 2;
-	f->sink.reject_reason = "ENDORSEMENT_POLICY_FAILURE";
+	f->fr->sink.reject_final = 2;
+	f->fr->sink.pending_confirms = 2;
+	f->fr->sink.reject_reason = "ENDORSEMENT_POLICY_FAILURE";
 	run_rounds(f, 6);
-	assert_int_equal(f->sink.submits, 1);
+	assert_int_equal(f->fr->sink.submits, 1);
 	struct chain c;
 	read_chain(f, &c);
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.r[0].status, "rejected");
 	assert_string_equal(c.r[0].reason, "ENDORSEMENT_POLICY_FAILURE");
 	char ref[128];
-	snprintf(ref, sizeof ref, "0xtx-%s", f->sink.last_idem);
+	snprintf(ref, sizeof ref, "0xtx-%s", f->fr->sink.last_idem);
 	assert_string_equal(c.r[0].txref, ref);
 	assert_int_equal(f->back.submits, 1);
 }
@@ -275,11 +242,11 @@ static void rejected_at_confirm_names_the_destination_ref(void **state)
 static void same_reply_seen_again_stored_once(void **state)
 {
 	struct fixture *f = *state;
-	f->sink.pending_confirms = 2;
-	f->sink.reply_every_confirm = 1;
+	f->fr->sink.pending_confirms = 2;
+	f->fr->sink.reply_every_confirm = 1;
 	run_rounds(f, 8);
-	assert_int_equal(f->sink.submits, 1);
-	sqlite3 *db = open_db(f->store);
+	assert_int_equal(f->fr->sink.submits, 1);
+	sqlite3 *db = open_db(f->fr->store);
 	char v[64];
 	text_of(db, "SELECT COUNT(*) FROM records WHERE network='dst' AND answers IS NOT NULL", v,
 	        sizeof v);
@@ -293,7 +260,7 @@ static void same_reply_seen_again_stored_once(void **state)
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.r[0].status, "confirmed");
 	assert_string_equal(c.r[0].reason, ""); /* no reason member on a plain receipt */
-	assert_true(metric_has(f, "tradebridge_replies_total{network=\"dst\"} 1\n"));
+	assert_true(fake_relay_metric_has(f->fr, "tradebridge_replies_total{network=\"dst\"} 1\n"));
 }
 
 /* ack: the cursor it is given is already committed (another connection reads it). */
@@ -310,23 +277,23 @@ static void ack_once_per_committed_batch(void **state)
 	struct fixture *f = *state;
 	struct tb_error err;
 	size_t taken;
-	f->src.total = 20;
-	f->src.on_ack = check_committed;
-	f->src.on_ack_ctx = f;
-	f->reader = open_db(f->store);
+	f->fr->src.total = 20;
+	f->fr->src.on_ack = check_committed;
+	f->fr->src.on_ack_ctx = f;
+	f->reader = open_db(f->fr->store);
 	/* a batch that fails (UNKNOWN verdict: rolled back) is not acknowledged */
-	f->src.unknown_at = 2;
-	f->src.unknown_left = 1;
-	assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), TB_EUNAVAIL);
-	assert_int_equal(f->src.acks, 0);
+	f->fr->src.unknown_at = 2;
+	f->fr->src.unknown_left = 1;
+	assert_int_equal(tb_relay_ingest(f->fr->relay, "src", &taken, &err), TB_EUNAVAIL);
+	assert_int_equal(f->fr->src.acks, 0);
 	/* 20 records in batches of 6: four commits, four acks, the last at "20" */
 	for (int i = 0; i < 6; i++)
-		assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), 0);
-	assert_int_equal(f->src.acks, 4);
-	assert_string_equal(f->src.acked.value, "20");
+		assert_int_equal(tb_relay_ingest(f->fr->relay, "src", &taken, &err), 0);
+	assert_int_equal(f->fr->src.acks, 4);
+	assert_string_equal(f->fr->src.acked.value, "20");
 	assert_int_equal(f->ack_mismatch, 0);
 	/* a store that cannot commit: no ack until a batch commits again */
-	f->src.total = 26;
+	f->fr->src.total = 26;
 	struct rlimit old, lim;
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim = old;
@@ -337,15 +304,15 @@ static void ack_once_per_committed_batch(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	int rcs[3];
 	for (int i = 0; i < 3; i++)
-		rcs[i] = tb_relay_ingest(f->relay, "src", &taken, &err);
+		rcs[i] = tb_relay_ingest(f->fr->relay, "src", &taken, &err);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_not_equal(rcs[i], 0);
-	assert_int_equal(f->src.acks, 4);
-	assert_int_equal(tb_relay_ingest(f->relay, "src", &taken, &err), 0);
+	assert_int_equal(f->fr->src.acks, 4);
+	assert_int_equal(tb_relay_ingest(f->fr->relay, "src", &taken, &err), 0);
 	assert_int_equal(taken, 6);
-	assert_int_equal(f->src.acks, 5);
-	assert_string_equal(f->src.acked.value, "26");
+	assert_int_equal(f->fr->src.acks, 5);
+	assert_string_equal(f->fr->src.acked.value, "26");
 	assert_int_equal(f->ack_mismatch, 0);
 }
 
