@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "runcli.h"
 #include "tmpdir.h"
 
 #define MESSAGES 3
@@ -55,20 +56,6 @@ static pid_t start(const char *fault)
 		_exit(127);
 	}
 	return pid;
-}
-
-/* Exit status, 128+signal when killed; -1 (and the group killed) after seconds. */
-static int wait_exit(pid_t pid, int seconds)
-{
-	int status;
-	for (int i = 0; i < seconds * 20; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(50000);
-	}
-	kill(-pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
 }
 
 static int files_in(const char *sub)
@@ -135,7 +122,7 @@ static void killed_before_ack_reoffered_and_stored_once(void **state)
 	}
 
 	/* 1: killed after the commit, before the ack */
-	assert_int_equal(wait_exit(start("relay.before-ack"), 30), 128 + SIGKILL);
+	assert_int_equal(tb_wait_exit(start("relay.before-ack"), 30), 128 + SIGKILL);
 	assert_true(log_has("test fault point relay.before-ack reached"));
 	assert_int_equal(scalar("SELECT COUNT(*) FROM records WHERE network='mb-in'"), MESSAGES);
 	assert_int_equal(scalar("SELECT COUNT(*) FROM cursors WHERE network='mb-in'"
@@ -149,7 +136,7 @@ static void killed_before_ack_reoffered_and_stored_once(void **state)
 	     i++)
 		usleep(50000);
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid, 30), 0);
+	assert_int_equal(tb_wait_exit(pid, 30), 0);
 	assert_int_equal(files_in("in"), 0);
 	assert_int_equal(files_in("in/acked"), MESSAGES);
 	assert_int_equal(files_in("out/delivered"), MESSAGES);

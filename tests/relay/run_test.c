@@ -67,19 +67,6 @@ static pid_t start(const char *config, const char *extra)
 	return pid;
 }
 
-static int wait_exit(pid_t pid, int seconds)
-{
-	int status;
-	for (int i = 0; i < seconds * 20; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(50000);
-	}
-	kill(-pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 static int log_has(const char *text)
 {
 	char p[160];
@@ -127,7 +114,7 @@ static void refuses_readable_key(void **state)
 	(void)state;
 	write_file("relay.json", config, 0600);
 	write_file("relay.key", key_hex, 0644);
-	assert_int_equal(wait_exit(start("relay.json", ""), 30), 2);
+	assert_int_equal(tb_wait_exit(start("relay.json", ""), 30), 2);
 	assert_true(log_has("chmod 600"));
 	assert_false(log_has("4c0883a6"));
 	char p[160];
@@ -175,7 +162,7 @@ static void serves_reloads_and_stops(void **state)
 	}
 	assert_true(up);
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_int_equal(tb_wait_exit(pid, 10), 0);
 	assert_true(log_has("stopped"));
 	char p[160];
 	struct stat st;
@@ -197,7 +184,7 @@ static void warns_about_readable_store(void **state)
 	pid_t pid = start("relay.json", extra);
 	int running = wait_log("relay running", 30);
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid, 30), 0);
+	assert_int_equal(tb_wait_exit(pid, 30), 0);
 	assert_true(running);
 	assert_true(log_has("relay.db has mode 0644: group or others can read"));
 	assert_true(log_has("chmod 600"));
@@ -226,7 +213,7 @@ static void broken_reload_keeps_running(void **state)
 	assert_int_equal(http_get(port, "/metrics", TOKEN), 200);
 	assert_int_equal(http_get(port, "/readyz", NULL), 200);
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_int_equal(tb_wait_exit(pid, 10), 0);
 }
 
 /* A store file the relay cannot write stops it at start, with the reason. */
@@ -241,7 +228,7 @@ static void unwritable_store_is_a_startup_error(void **state)
 	pid_t pid = start("relay.json", "");
 	assert_true(wait_log("relay running", 20));
 	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_int_equal(tb_wait_exit(pid, 10), 0);
 	assert_int_equal(chmod(p, 0444), 0);
 	int fd = open(p, O_RDONLY);
 	int flags = 0, immutable = 0;
@@ -254,7 +241,7 @@ static void unwritable_store_is_a_startup_error(void **state)
 			skip(); /* no CAP_LINUX_IMMUTABLE here: nothing a test can make unwritable */
 	}
 	write_file("err.log", "", 0600);
-	int status = wait_exit(start("relay.json", ""), 30);
+	int status = tb_wait_exit(start("relay.json", ""), 30);
 	if (immutable) {
 		flags &= ~FS_IMMUTABLE_FL;
 		assert_int_equal(ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
@@ -273,7 +260,7 @@ static void refuses_route_from_non_source(void **state)
 	           " \"b\": {\"adapter\": \"testecho\", \"endpoint\": \"y\"}},"
 	           " \"routes\": [{\"from\": \"a\", \"to\": \"b\"}]}", 0600);
 	write_file("relay.key", key_hex, 0600);
-	assert_int_equal(wait_exit(start("bad.json", ""), 30), 2);
+	assert_int_equal(tb_wait_exit(start("bad.json", ""), 30), 2);
 	assert_true(log_has("cannot be a source"));
 }
 
@@ -375,7 +362,7 @@ static void stalled_replay_client_is_cut_off(void **state)
 		served = tb_bus_replay(honest, 1, rs, TB_BUS_REPLAY_MAX, &n, 3000, &err) == 0;
 	tb_bus_sub_close(honest);
 	kill(pid, SIGTERM);
-	int rc = wait_exit(pid, 10); /* generous: the aim is a couple of seconds */
+	int rc = tb_wait_exit(pid, 10); /* generous: the aim is a couple of seconds */
 	kill(attacker, SIGKILL);
 	waitpid(attacker, NULL, 0);
 	assert_true(served);

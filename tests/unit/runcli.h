@@ -5,6 +5,8 @@
 #ifndef TB_TEST_RUNCLI_H
 #define TB_TEST_RUNCLI_H
 
+#include <sys/types.h>
+
 #include "lib/buf.h"
 
 struct tb_run {
@@ -24,6 +26,9 @@ long tb_test_slow(void);
 /* Wait until the file at path holds text: polled every 50 ms for at most seconds
  * (times tb_test_slow). 1 found, 0 not in time. For a child's log lines. */
 int tb_wait_file_has(const char *path, const char *text, int seconds);
+/* Wait for child pid (a process group leader) for at most seconds: its exit status,
+ * 128+signal when killed; -1 (and the group killed) when it did not end in time. */
+int tb_wait_exit(pid_t pid, int seconds);
 /* The file at path holds text now (read whole, up to 4 MiB). */
 int tb_file_has(const char *path, const char *text);
 
