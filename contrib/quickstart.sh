@@ -20,6 +20,7 @@ apt_packages=(
 	build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev
 	libcurl4-openssl-dev libssl-dev libnng-dev libyajl-dev libsecp256k1-dev
 	libsqlite3-dev sqlite3 libxml2-dev libcmocka-dev dnsmasq-base curl jq
+	libxmlsec1-dev chromium
 )
 
 usage() {
